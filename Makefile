@@ -1,0 +1,66 @@
+# Linli: `make run` serves the demo community, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := FLASK_APP=webapp $(BIN)/flask
+HTMX := webapp/static/vendor/htmx.min.js
+CATALOG := webapp/translations/en/LC_MESSAGES/messages.mo
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+REDIS ?= redis://127.0.0.1:6379/0
+
+.PHONY: run setup test test-sqlite test-postgres chromium db bench worker clean messages
+
+run: setup db
+	@echo "Linli on http://127.0.0.1:5000 — demo accounts above, password linli-demo"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+setup: $(VENV)/.installed $(HTMX) $(CATALOG)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+$(HTMX): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(dir $@)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+$(CATALOG): webapp/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d webapp/translations
+
+db: setup
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+test: setup chromium
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "== suite on SQLite, in-process jobs =="
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgres:
+	@echo "== suite on PostgreSQL, RQ on Redis =="
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench.run_all
+
+worker: setup
+	$(BIN)/rq worker --url $${REDIS_URL:-$(REDIS)} alerts push default
+
+# Extract UI text into the catalogue (then translate webapp/translations/en/...po).
+messages: setup
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o webapp/translations/messages.pot .
+	$(BIN)/pybabel update -q -i webapp/translations/messages.pot -d webapp/translations -l en
+
+clean:
+	rm -rf $(VENV) node_modules $(dir $(HTMX)) instance

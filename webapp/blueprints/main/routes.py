@@ -1,0 +1,100 @@
+import os
+
+from flask import (current_app, jsonify, redirect, render_template, request, send_file,
+                   session, url_for)
+from flask_login import current_user
+from sqlalchemy import text
+
+from ...access import ANY_USER, allow, public
+from ...extensions import db
+from ...services import scope
+from . import bp
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+@bp.route("/")
+@allow(*ANY_USER)
+def home():
+    role = current_user.role
+    if role == "admin":
+        return redirect(url_for("admin.index"))
+    if role in ("leader", "worker"):
+        target = "visits.today" if "visits.today" in current_app.view_functions else "registry.grids"
+        return redirect(url_for(target))
+    if role == "resident" and "resident.home" in current_app.view_functions:
+        return redirect(url_for("resident.home"))
+    household = None
+    if role == "resident":
+        hid = scope.own_household_id(current_user)
+        household = db.session.get(scope.Household, hid) if hid else None
+    return render_template("main/home.html", household=household)
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception as exc:  # the point is to report it, not to raise
+        db.session.rollback()
+        return jsonify(status="error", database=str(exc.__class__.__name__)), 503
+    return jsonify(status="ok", database=database, backend=db.engine.dialect.name)
+
+
+@bp.route("/service-worker.js")
+@public
+def service_worker():
+    response = send_file(os.path.join(ROOT, "service-worker.js"), mimetype="application/javascript",
+                         max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/manifest.webmanifest")
+@public
+def manifest():
+    static = lambda name: url_for("static", filename=name)  # noqa: E731
+    data = {
+        "name": "邻里",
+        "short_name": "邻里",
+        "description": "邻里 · 社区网格服务",
+        "lang": "zh-CN",
+        "start_url": "/",
+        "scope": "/",
+        "id": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#b3261e",
+        "icons": [
+            {"src": static("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": static("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": static("icons/maskable-192.png"), "sizes": "192x192", "type": "image/png",
+             "purpose": "maskable"},
+            {"src": static("icons/maskable-512.png"), "sizes": "512x512", "type": "image/png",
+             "purpose": "maskable"},
+        ],
+    }
+    response = jsonify(data)
+    response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.route("/offline")
+@public
+def offline():
+    return render_template("main/offline.html")
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+@public
+def set_lang(code):
+    if code in ("zh_Hans", "en"):
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    ref = request.referrer or "/"
+    return redirect(ref if ref.startswith(request.host_url) else "/")

@@ -1,0 +1,78 @@
+"""flask commands: create-user, seed-demo, import-households."""
+import click
+
+from sqlalchemy import select
+
+from .extensions import db
+from .models import ROLES, Community, Grid
+
+
+def register(app):
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Seed the demo community (idempotent) and print the demo accounts."""
+        from .services import demo
+        demo.seed(print_fn=click.echo)
+        click.echo("Demo accounts (password: %s):" % demo.PASSWORD)
+        for username, role in demo.describe_accounts():
+            click.echo(f"  {username:<12} {role}")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--name", required=True)
+    @click.option("--role", type=click.Choice(ROLES), required=True)
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.option("--phone")
+    @click.option("--community", "community_code", help="community code; defaults to the only one")
+    @click.option("--grid", "grid_codes", multiple=True, help="grid code to assign (repeatable)")
+    def create_user(username, name, role, password, phone, community_code, grid_codes):
+        """Create a user account."""
+        from .services import accounts
+        community = _community(community_code)
+        grids = [db.session.scalar(select(Grid).where(Grid.code == c)) for c in grid_codes]
+        if None in grids:
+            raise click.ClickException("unknown grid code")
+        try:
+            accounts.create_user(community, username, name, role, password, phone=phone, grids=grids)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc))
+        db.session.commit()
+        click.echo(f"created {username} ({role})")
+
+    @app.cli.command("import-households")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--community", "community_code")
+    @click.option("--only-valid", is_flag=True, help="import the valid rows even when some are bad")
+    def import_households(path, community_code, only_valid):
+        """Import households and residents from a CSV or XLSX file."""
+        from .services import importer
+        community = _community(community_code)
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            clean, errors = importer.validate(community.id, importer.read_rows(path, data))
+        except importer.ImportError_ as exc:
+            raise click.ClickException(str(exc))
+        for e in errors:
+            click.echo(f"row {e['row']} {e['name']}: {'；'.join(e['reasons'])}", err=True)
+        if errors and not only_valid:
+            raise click.ClickException(f"{len(errors)} bad rows; nothing written (use --only-valid)")
+        with click.progressbar(length=len(clean), label="importing") as bar:
+            last = [0]
+
+            def report(done):
+                bar.update(done - last[0])
+                last[0] = done
+            written = importer.write_rows(community.id, clean, report)
+        db.session.commit()
+        click.echo(f"imported {written} residents")
+
+    def _community(code):
+        q = select(Community)
+        if code:
+            q = q.where(Community.code == code)
+        found = db.session.scalars(q).all()
+        if len(found) != 1:
+            raise click.ClickException("name the community with --community")
+        return found[0]
+

@@ -1,0 +1,8 @@
+"""The domain: places, people, users and what is recorded about them."""
+from .registry import (  # noqa: F401
+    Community, Grid, Building, Household, Resident, Residency, CareCategory,
+    resident_categories,
+)
+from .user import User, GridAssignment, LoginFailure, ROLES  # noqa: F401
+from .audit import AuditEntry  # noqa: F401
+from .jobs import ImportJob  # noqa: F401

@@ -1,0 +1,21 @@
+"""Long-running work (imports) with progress a page can poll."""
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..services.clock import utcnow
+
+
+class ImportJob(db.Model):
+    __tablename__ = "import_job"
+    id = sa.Column(sa.Integer, primary_key=True)
+    community_id = sa.Column(sa.ForeignKey("community.id"), nullable=False)
+    user_id = sa.Column(sa.ForeignKey("user_account.id"), nullable=False)
+    filename = sa.Column(sa.String(200), nullable=False)
+    token = sa.Column(sa.String(40), unique=True, nullable=False)
+    status = sa.Column(sa.String(12), nullable=False, default="previewed")  # previewed/running/done/failed
+    total_rows = sa.Column(sa.Integer, nullable=False, default=0)
+    bad_rows = sa.Column(sa.Integer, nullable=False, default=0)
+    done_rows = sa.Column(sa.Integer, nullable=False, default=0)
+    only_valid = sa.Column(sa.Boolean, nullable=False, default=False)
+    message = sa.Column(sa.String(500), nullable=False, default="")
+    created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)

@@ -1,0 +1,1 @@
+"""The rules: scope, registry, import, sync ingest, visit scheduling, alerts, push."""
