@@ -2,7 +2,7 @@
 import os
 import secrets
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from .config import Config, _database_url
@@ -22,6 +22,8 @@ def _instance_secret(app, name, length=32):
 
 
 def select_locale():
+    if not has_request_context():
+        return "zh_Hans"
     lang = request.args.get("lang") or session.get("lang")
     if not lang and current_user and current_user.is_authenticated:
         lang = current_user.locale

@@ -240,6 +240,12 @@ def write_rows(community_id, rows, report=lambda done: None):
         select(Resident.id_number, Resident.id).where(
             Resident.id_number.in_([r["id_number"] for r in rows if r["id_number"]] or [""])))
         .all())
+    # Without an ID number, the same name and birth date in the same household is the same person.
+    for rid, hid, name, birth in db.session.execute(
+            select(Resident.id, Residency.household_id, Resident.name, Resident.birth_date)
+            .join(Residency, (Residency.resident_id == Resident.id) & Residency.end_date.is_(None))
+            .where(Resident.community_id == community_id, Resident.id_number.is_(None))):
+        existing[(hid, name, birth.isoformat() if birth else None)] = rid
     today = utcnow().date()
     done = 0
     for start_at in range(0, len(rows), CHUNK):
@@ -256,10 +262,13 @@ def write_rows(community_id, rows, report=lambda done: None):
             ids = db.session.scalars(insert(Household).returning(Household.id, sort_by_parameter_order=True),
                                      new_households).all()
             households.update(zip(new_keys, ids))
-        fresh = [r for r in chunk if not (r["id_number"] and r["id_number"] in existing)]
+        fresh = []
         for r in chunk:
-            if r["id_number"] and r["id_number"] in existing:
-                _update_existing(existing[r["id_number"]], r, households, today)
+            key = r["id_number"] or (households[(r["building_id"], r["unit"], r["room"])], r["name"], r["birth"])
+            if key in existing:
+                _update_existing(existing[key], r, households, today)
+            else:
+                fresh.append(r)
         if fresh:
             ids = db.session.scalars(insert(Resident).returning(Resident.id, sort_by_parameter_order=True), [
                 {"community_id": community_id, "name": r["name"], "sex": r["sex"],

@@ -3,7 +3,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from ..extensions import db
 from ..models import (AuditEntry, Building, CareCategory, Community, Grid, Household, Residency,
@@ -73,9 +73,10 @@ def visit_interval(resident, cats_by_code, high_risk_days):
 
 
 def _household_options():
+    # One statement whatever the number of households (selectin would batch by 500).
     return (
         contains_eager(Household.building),
-        selectinload(Household.residencies).selectinload(Residency.resident).selectinload(Resident.categories),
+        joinedload(Household.residencies).joinedload(Residency.resident).joinedload(Resident.categories),
     )
 
 
