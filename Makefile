@@ -29,7 +29,7 @@ $(HTMX): package.json package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js $@
 
 $(CATALOG): webapp/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d webapp/translations
+	$(BIN)/pybabel compile -d webapp/translations
 
 db: setup
 	$(FLASK) db upgrade

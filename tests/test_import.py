@@ -128,3 +128,31 @@ def test_failed_import_leaves_nothing_half_saved(app, world, monkeypatch):
     assert _counts() == before
     db.session.refresh(job)
     assert job.status == "failed"
+
+
+def test_import_runs_on_an_rq_worker(app, as_user, world):
+    """Production mode: the import is a job on Redis, run by an RQ worker process."""
+    import os
+
+    import pytest
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("RQ mode is tested in the PostgreSQL + Redis run of `make test`")
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    queue = Queue("default", connection=redis)
+    queue.empty()
+    admin = as_user("admin")
+    response = _upload(admin, _xlsx(_good_rows(3)))
+    token = response.headers["Location"].rsplit("/", 1)[1]
+    before = _counts()
+    app.config["JOBS_INLINE"] = False
+    try:
+        admin.post(f"/admin/import/{token}/commit", data={"csrf_token": admin.csrf})
+    finally:
+        app.config["JOBS_INLINE"] = True
+    assert _counts() == before  # queued, not yet run
+    assert "正在导入" in admin.get(f"/admin/import/{token}").get_data(as_text=True)
+    SimpleWorker([queue], connection=redis).work(burst=True)
+    assert _counts()[1] == before[1] + 3
+    assert "导入完成" in admin.get(f"/admin/import/{token}").get_data(as_text=True)

@@ -18,4 +18,6 @@ class ImportJob(db.Model):
     done_rows = sa.Column(sa.Integer, nullable=False, default=0)
     only_valid = sa.Column(sa.Boolean, nullable=False, default=False)
     message = sa.Column(sa.String(500), nullable=False, default="")
+    # The checked rows and the bad rows with reasons, kept until the admin decides.
+    preview = sa.Column(sa.JSON, nullable=False, default=dict)
     created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)

@@ -6,12 +6,9 @@ transaction, so a failure leaves nothing half-saved.
 """
 import csv
 import io
-import json
-import os
 import secrets
 from datetime import date, datetime
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
@@ -28,12 +25,6 @@ CHUNK = 250
 
 class ImportError_(ValueError):
     pass
-
-
-def _folder():
-    path = os.path.join(current_app.instance_path, "imports")
-    os.makedirs(path, exist_ok=True)
-    return path
 
 
 def read_rows(filename, data):
@@ -172,10 +163,9 @@ def preview(community, user, filename, data):
     """Parse and check an upload; store the result and return its ImportJob."""
     clean, errors = validate(community.id, read_rows(filename, data))
     token = secrets.token_urlsafe(16)
-    with open(os.path.join(_folder(), token + ".json"), "w", encoding="utf-8") as f:
-        json.dump({"rows": clean, "errors": errors}, f, ensure_ascii=False)
     job = ImportJob(community_id=community.id, user_id=user.id, filename=filename[:200], token=token,
-                    total_rows=len(clean) + len(errors), bad_rows=len(errors))
+                    total_rows=len(clean) + len(errors), bad_rows=len(errors),
+                    preview={"rows": clean, "errors": errors})
     db.session.add(job)
     registry.audit(user, "import_preview", f"import:{token}", f"{filename}: {len(errors)} bad rows")
     db.session.commit()
@@ -183,8 +173,7 @@ def preview(community, user, filename, data):
 
 
 def load_preview(job):
-    with open(os.path.join(_folder(), job.token + ".json"), encoding="utf-8") as f:
-        return json.load(f)
+    return job.preview
 
 
 def start(job, only_valid):

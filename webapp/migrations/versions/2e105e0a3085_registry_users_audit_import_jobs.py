@@ -1,8 +1,8 @@
-"""registry, users, audit, import jobs
+"""Registry, users, audit, import jobs
 
-Revision ID: 638e56c764ca
+Revision ID: 2e105e0a3085
 Revises: 
-Create Date: 2026-11-22 07:26:04.957915
+Create Date: 2026-11-22 07:32:08.313811
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '638e56c764ca'
+revision = '2e105e0a3085'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -179,6 +179,7 @@ def upgrade():
     sa.Column('done_rows', sa.Integer(), nullable=False),
     sa.Column('only_valid', sa.Boolean(), nullable=False),
     sa.Column('message', sa.String(length=500), nullable=False),
+    sa.Column('preview', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_import_job_community_id_community')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_import_job_user_id_user_account')),
