@@ -1,0 +1,71 @@
+/* Linli service worker, written by hand: app shell, pages for offline use, and
+   the IndexedDB outbox synced on `sync` (Background Sync) and on request.
+   Records the server refuses are kept as "stuck" (see outbox.js), never dropped. */
+"use strict";
+var VERSION = "__VERSION__";
+var SHELL = "linli-shell-" + VERSION;
+var PAGES = "linli-pages";
+var SHELL_URLS = ["/offline", "/outbox", "/static/css/app.css", "/static/js/app.js", "/static/js/outbox.js",
+  "/static/vendor/htmx.min.js", "/manifest.webmanifest", "/static/icons/icon-192.png"];
+
+importScripts("/static/js/outbox.js");
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(SHELL).then(function (c) { return c.addAll(SHELL_URLS); })
+    .then(function () { return self.skipWaiting(); }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (k) { return k.indexOf("linli-shell-") === 0 && k !== SHELL; })
+      .map(function (k) { return caches.delete(k); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function fromCache(request) {
+  var url = new URL(request.url);
+  return caches.match(request, { ignoreVary: true }).then(function (hit) {
+    if (hit) return hit;
+    if (url.pathname === "/") return caches.match("/today", { ignoreVary: true });
+    return null;
+  }).then(function (hit) { return hit || caches.match("/offline"); });
+}
+
+function networkFirst(request) {
+  return fetch(request).then(function (response) {
+    var type = response.headers.get("Content-Type") || "";
+    if (response.ok && !response.redirected && type.indexOf("text/html") === 0) {
+      var copy = response.clone();
+      caches.open(PAGES).then(function (c) { return c.put(request, copy); });
+    }
+    return response;
+  }, function () { return fromCache(request); });
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  var url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) return;
+  if (request.mode === "navigate") {
+    event.respondWith(networkFirst(request));
+  } else if (url.pathname.indexOf("/static/") === 0 || url.pathname === "/manifest.webmanifest") {
+    event.respondWith(caches.match(request).then(function (hit) { return hit || fetch(request); }));
+  }
+});
+
+function tellPages(message) {
+  return self.clients.matchAll({ includeUncontrolled: true }).then(function (list) {
+    list.forEach(function (c) { c.postMessage(message); });
+  });
+}
+
+// Back online: the browser fires `sync`; a rejection makes it try again later.
+self.addEventListener("sync", function (event) {
+  if (event.tag === "linli-outbox") {
+    event.waitUntil(self.Outbox.sync().then(function (r) { return tellPages({ type: "synced", result: r }); }));
+  }
+});
+
+self.addEventListener("message", function (event) {
+  if (event.data && event.data.type === "sync") event.waitUntil(self.Outbox.sync().catch(function () {}));
+});

@@ -54,6 +54,7 @@ def create_app(test_config=None, instance_path=None):
     from .services import sqlite_tuning
     sqlite_tuning.install(app)
 
+    from .services import visits  # noqa: F401  (registers the visit record kind)
     from .blueprints import register_all
     register_all(app)
 

@@ -30,6 +30,7 @@ def js_strings():
         "pushOn": _("已开启通知"),
         "pushOff": _("已关闭通知"),
         "pushUnsupported": _("此浏览器不支持通知"),
+        "confirmDrop": _("确定删除这条记录吗？删除后无法恢复。"),
     }
 
 

@@ -9,9 +9,8 @@ def register_all(app):
 
     for bp in (main_bp, auth_bp, registry_bp, admin_bp):
         app.register_blueprint(bp)
-    for name in ("visits", "api", "alerts", "resident"):
-        try:
-            module = __import__(f"{__name__}.{name}", fromlist=["bp"])
-        except ModuleNotFoundError:
-            continue
-        app.register_blueprint(module.bp)
+    from .api import bp as api_bp
+    from .visits import bp as visits_bp
+
+    for bp in (visits_bp, api_bp):
+        app.register_blueprint(bp)

@@ -6,3 +6,4 @@ from .registry import (  # noqa: F401
 from .user import User, GridAssignment, LoginFailure, ROLES  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
 from .jobs import ImportJob  # noqa: F401
+from .records import Visit, VISIT_MODES, CHECKS, NEEDS  # noqa: F401

@@ -4,6 +4,7 @@ Deterministic (seeded random) and idempotent: a second run changes nothing.
 """
 import functools
 import random
+import uuid
 from datetime import date, timedelta
 
 from sqlalchemy import insert, select
@@ -81,6 +82,7 @@ def seed(households_per_building=45, buildings_per_grid=10, print_fn=print):
         .order_by(Resident.id)).first()
     accounts.create_user(community, "resident1", resident.name, "resident", PASSWORD, phone=_phone(rng),
                          resident=resident, password_hash=_demo_hash())
+    _seed_visits(rng, grids, users)
     db.session.commit()
     return community
 
@@ -146,6 +148,31 @@ def _fill_building(rng, community, building, count, cats, today):
         db.session.execute(insert(resident_categories), cl)
     for hid, c in contacts.items():
         db.session.get(Household, hid).emergency_contacts = c
+
+
+def _seed_visits(rng, grids, users):
+    """Past visits, so that some households are due, some overdue and some not yet."""
+    from ..models import Visit
+    authors = {grids[0].id: users["worker1"], grids[1].id: users["worker2"]}
+    now = utcnow()
+    rows = []
+    for grid in grids:
+        author = authors.get(grid.id, users["leader1"] if grid is grids[0] else users["admin"])
+        ids = [grid.id] + [g.id for g in grid.children]
+        households = db.session.scalars(
+            select(Household.id).join(Building).where(Building.grid_id.in_(ids)).order_by(Household.id)).all()
+        for hid in households:
+            if rng.random() < 0.15:
+                continue  # never visited yet
+            when = now - timedelta(days=rng.uniform(0, 40), hours=rng.uniform(0, 8))
+            rows.append({"uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "household_id": hid,
+                         "author_id": author.id, "mode": rng.choice(("door", "door", "door", "phone")),
+                         "occurred_at": when, "recorded_at": when, "received_at": when,
+                         "residents_seen": [], "checks": {k: {"ok": True, "note": ""} for k in
+                                                          ("health", "mental", "safety", "hygiene", "living")},
+                         "needs": [], "note": "", "urgent": False})
+    if rows:
+        db.session.execute(insert(Visit), rows)
 
 
 def describe_accounts():

@@ -1,7 +1,7 @@
+import hashlib
 import os
 
-from flask import (current_app, jsonify, redirect, render_template, request, send_file,
-                   session, url_for)
+from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -20,8 +20,7 @@ def home():
     if role == "admin":
         return redirect(url_for("admin.index"))
     if role in ("leader", "worker"):
-        target = "visits.today" if "visits.today" in current_app.view_functions else "registry.grids"
-        return redirect(url_for(target))
+        return redirect(url_for("visits.today"))
     if role == "resident" and "resident.home" in current_app.view_functions:
         return redirect(url_for("resident.home"))
     household = None
@@ -43,11 +42,28 @@ def healthz():
     return jsonify(status="ok", database=database, backend=db.engine.dialect.name)
 
 
+SHELL_FILES = ("service-worker.js", "webapp/static/css/app.css", "webapp/static/js/app.js",
+               "webapp/static/js/outbox.js", "webapp/static/vendor/htmx.min.js")
+
+
+def shell_version():
+    """A hash of the app shell: a new release changes the worker, which refreshes its caches."""
+    digest = hashlib.sha256()
+    for name in SHELL_FILES:
+        try:
+            with open(os.path.join(ROOT, name), "rb") as f:
+                digest.update(f.read())
+        except FileNotFoundError:
+            digest.update(name.encode())
+    return digest.hexdigest()[:12]
+
+
 @bp.route("/service-worker.js")
 @public
 def service_worker():
-    response = send_file(os.path.join(ROOT, "service-worker.js"), mimetype="application/javascript",
-                         max_age=0)
+    with open(os.path.join(ROOT, "service-worker.js"), encoding="utf-8") as f:
+        script = f.read().replace("__VERSION__", shell_version())
+    response = current_app.response_class(script, mimetype="application/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -3,7 +3,8 @@ from flask_login import current_user
 
 from ...access import REGISTRY, allow
 from ...extensions import db
-from ...services import registry, scope
+from ...services import registry, scope, visits
+from ..visits.routes import visit_form_context
 from . import bp
 
 
@@ -47,14 +48,9 @@ def household(household_id):
     household = scope.household_or_404(current_user, household_id)
     registry.audit(current_user, "view", f"household:{household.id}")
     db.session.commit()
-    extra = {}
-    try:
-        from ...services import visits
-        extra["visits"] = visits.for_household(household)
-    except ImportError:
-        pass
     return render_template("registry/household.html", household=household, aged=_aged_category(),
-                           **extra)
+                           visits=visits.for_household(household), labels=visits,
+                           **visit_form_context())
 
 
 @bp.route("/search")

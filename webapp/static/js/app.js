@@ -1,0 +1,183 @@
+/* Linli pages: offline stamp, outbox forms, sync with backoff, 准备离线, outbox page. */
+(function () {
+  "use strict";
+  var T = JSON.parse(document.getElementById("i18n").textContent);
+  var body = document.body;
+  var user = body.dataset.user ? Number(body.dataset.user) : null;
+  var $ = function (sel) { return document.querySelector(sel); };
+  var PAGES = "linli-pages";
+  var hasOutbox = !!(window.indexedDB && window.crypto && crypto.randomUUID && window.Outbox);
+
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/service-worker.js", { scope: "/" });
+
+  // A different user (or none, after logout) on this phone: remove the last user's cached pages.
+  var last = localStorage.getItem("linli-user") || "";
+  if (String(user || "") !== last) {
+    if (last && window.caches) {
+      caches.keys().then(function (keys) {
+        keys.filter(function (k) { return k.indexOf(PAGES) === 0; }).forEach(function (k) { caches.delete(k); });
+      });
+      localStorage.removeItem("linli-prepared-at");
+    }
+    localStorage.setItem("linli-user", String(user || ""));
+  }
+
+  // Offline: say when the page shown was last updated.
+  function fmt(iso) { var d = new Date(iso); return isNaN(d) ? iso : d.toLocaleString("zh-CN", { hour12: false }); }
+  function stamp() {
+    var el = $("#stamp");
+    if (!navigator.onLine && body.dataset.rendered) {
+      el.textContent = T.offline + " · " + T.cachedAt + " " + fmt(body.dataset.rendered);
+      el.hidden = false;
+    } else { el.hidden = true; }
+  }
+  stamp();
+  window.addEventListener("offline", stamp);
+
+  if (!hasOutbox || !user) return;
+
+  // Badge and old-record warning.
+  function refresh() {
+    return Outbox.mine(user).then(function (list) {
+      var badge = $("#outbox-badge"), count = $("#outbox-count");
+      if (count) count.textContent = String(list.length);
+      if (badge) badge.hidden = list.length === 0;
+      var old = list.some(function (r) { return Date.now() - Date.parse(r.recorded_at) > 3 * 86400e3; });
+      var warn = $("#old-warning");
+      if (warn) { warn.textContent = T.oldRecords; warn.hidden = !old; }
+      if ($("#outbox-waiting")) renderOutbox(list);
+      return list;
+    });
+  }
+  try { new BroadcastChannel("linli-outbox").onmessage = refresh; } catch (e) { /* no channel */ }
+
+  // Sync now, and again with backoff while records wait: 1 s, 2 s, 4 s … 30 s.
+  var delay = 1000, timer = null;
+  function requestSync() {
+    clearTimeout(timer);
+    return Outbox.sync().then(function (r) {
+      delay = 1000;
+      var warn = $("#old-warning");
+      if (r && r.needLogin && warn) { warn.textContent = T.relogin; warn.hidden = false; }
+      return refresh();
+    }, function () {
+      timer = setTimeout(requestSync, delay);
+      delay = Math.min(delay * 2, 30000);
+      return refresh();
+    });
+  }
+  window.addEventListener("online", function () { stamp(); delay = 1000; requestSync(); });
+  function backgroundSync() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.sync) return reg.sync.register("linli-outbox");
+    }).catch(function () {});
+  }
+
+  // Forms marked data-outbox are saved on the phone first, then synced.
+  function payloadOf(form) {
+    var data = new FormData(form), out = {};
+    data.forEach(function (value, key) {
+      if (key === "csrf_token" || key === "uuid") return;
+      if (key === "residents_seen" || key === "needs") (out[key] = out[key] || []).push(value);
+      else out[key] = value;
+    });
+    if (form.dataset.household) out.household_id = Number(form.dataset.household);
+    return out;
+  }
+  function nowLocal() {
+    var d = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
+    return d.toISOString().slice(0, 16);
+  }
+  document.querySelectorAll("input[data-now]").forEach(function (el) { if (!el.form.querySelector("[name=amends]")) el.value = nowLocal(); });
+  document.querySelectorAll("form[data-outbox]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var priority = Number(form.dataset.priority || 10);
+      Outbox.add(form.dataset.outbox, user, payloadOf(form), priority).then(function () {
+        var saved = form.querySelector("[data-saved]");
+        if (saved) { saved.textContent = T.saved; saved.hidden = false; saved.scrollIntoView({ block: "center" }); }
+        form.reset();
+        form.querySelectorAll("input[data-now]").forEach(function (el) { el.value = nowLocal(); });
+        if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
+        backgroundSync();
+        return refresh().then(requestSync);
+      });
+    });
+  });
+
+  // 准备离线: store this user's pages for use without network, with progress.
+  var prep = $("[data-prepare]");
+  if (prep) prep.addEventListener("click", function () {
+    var status = $("#prepare-status");
+    status.textContent = T.preparing;
+    prep.disabled = true;
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
+    fetch("/offline/manifest.json", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (m) {
+        return caches.open(PAGES).then(function (cache) {
+          var i = 0, done = 0, urls = m.urls;
+          function next() {
+            if (i >= urls.length) return Promise.resolve();
+            var url = urls[i++];
+            return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (res) {
+              if (!res.ok || res.redirected) throw new Error(url + " " + res.status);
+              return cache.put(url, res);
+            }).then(function () {
+              done++;
+              status.textContent = T.preparing + " " + done + " / " + urls.length;
+              return next();
+            });
+          }
+          return Promise.all([next(), next(), next(), next()]);
+        });
+      })
+      .then(function () {
+        var at = new Date().toISOString();
+        localStorage.setItem("linli-prepared-at", at);
+        status.textContent = T.prepared + " · " + fmt(at);
+        status.dataset.done = "1";
+      }, function () { status.textContent = T.prepareFailed; })
+      .then(function () { prep.disabled = false; });
+  });
+
+  // The outbox page: what waits on this phone, what the server refused, a file of both.
+  function renderOutbox(list) {
+    var tpl = $("#outbox-row");
+    var waiting = $("#outbox-waiting"), stuck = $("#outbox-stuck");
+    waiting.textContent = ""; stuck.textContent = "";
+    list.forEach(function (r) {
+      var li = tpl.content.firstElementChild.cloneNode(true);
+      li.dataset.uuid = r.uuid;
+      li.querySelector("[data-what]").textContent = r.kind + " · " + (r.payload.household_id ? "#" + r.payload.household_id : "");
+      li.querySelector("[data-when]").textContent = " " + fmt(r.recorded_at);
+      li.querySelector("[data-reason]").textContent = r.reason || "";
+      if (r.state === "stuck") {
+        li.querySelector("[data-actions]").hidden = false;
+        li.querySelector("[data-retry]").onclick = function () { Outbox.retry(r.uuid).then(requestSync); };
+        li.querySelector("[data-drop]").onclick = function () {
+          if (confirm(T.confirmDrop)) Outbox.remove(r.uuid).then(refresh);
+        };
+        stuck.appendChild(li);
+      } else { waiting.appendChild(li); }
+    });
+    $("#outbox-summary").textContent = T.waiting + ": " + list.filter(function (r) { return r.state !== "stuck"; }).length +
+      " · " + T.stuck + ": " + list.filter(function (r) { return r.state === "stuck"; }).length;
+  }
+  var dl = $("#outbox-download");
+  if (dl) dl.addEventListener("click", function () {
+    Outbox.mine(user).then(function (list) {
+      var blob = new Blob([JSON.stringify({ exported_at: new Date().toISOString(), user: user, records: list }, null, 2)],
+                          { type: "application/json" });
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = "linli-outbox-" + new Date().toISOString().slice(0, 10) + ".json";
+      document.body.appendChild(a); a.click(); a.remove();
+    });
+  });
+  var now = $("#sync-now");
+  if (now) now.addEventListener("click", function () { delay = 1000; requestSync(); });
+
+  refresh().then(function (list) { if (list.some(function (r) { return r.state === "waiting"; })) requestSync(); });
+})();

@@ -1,0 +1,43 @@
+"""Records made in the field. Each carries a client-generated UUID and is append-only:
+a correction is a new record that amends an earlier one."""
+import sqlalchemy as sa
+from sqlalchemy.orm import relationship
+
+from ..extensions import db
+from ..services.clock import utcnow
+
+VISIT_MODES = ("door", "phone", "video", "proxy")
+CHECKS = ("health", "mental", "safety", "hygiene", "living")
+NEEDS = ("meals", "repairs", "medical", "benefits")
+
+
+class FieldRecord:
+    """Columns every field record kind shares."""
+    uuid = sa.Column(sa.String(36), unique=True, nullable=False)
+    recorded_at = sa.Column(sa.DateTime, nullable=False)  # when it was saved on the phone
+    received_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+
+
+class Visit(FieldRecord, db.Model):
+    """入户走访."""
+    __tablename__ = "visit"
+    id = sa.Column(sa.Integer, primary_key=True)
+    household_id = sa.Column(sa.ForeignKey("household.id"), nullable=False, index=True)
+    author_id = sa.Column(sa.ForeignKey("user_account.id"), nullable=False, index=True)
+    mode = sa.Column(sa.String(10), nullable=False)
+    occurred_at = sa.Column(sa.DateTime, nullable=False, index=True)
+    residents_seen = sa.Column(sa.JSON, nullable=False, default=list)
+    # {"health": {"ok": true, "note": ""}, ...} for the five checks
+    checks = sa.Column(sa.JSON, nullable=False, default=dict)
+    needs = sa.Column(sa.JSON, nullable=False, default=list)
+    note = sa.Column(sa.Text, nullable=False, default="")
+    follow_up_due = sa.Column(sa.Date)
+    urgent = sa.Column(sa.Boolean, nullable=False, default=False)
+    amends = sa.Column(sa.String(36), index=True)  # uuid of the visit this one corrects
+
+    household = relationship("Household")
+    author = relationship("User")
+
+    @property
+    def concerns(self):
+        return [k for k in CHECKS if not (self.checks or {}).get(k, {}).get("ok", True)]
