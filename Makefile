@@ -59,7 +59,7 @@ worker: setup
 
 # Extract UI text into the catalogue (then translate webapp/translations/en/...po).
 messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o webapp/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot .
 	$(BIN)/pybabel update -q -i webapp/translations/messages.pot -d webapp/translations -l en
 
 clean:
