@@ -67,7 +67,7 @@ def outbox():
 @allow(*FIELD)
 def offline_manifest():
     """The pages 准备离线 stores: today's list, the worker's households (each with its visit form)."""
-    urls = ["/", "/outbox", "/offline", "/settings"]
+    urls = ["/outbox", "/offline", "/settings"]
     if current_user.role in REGISTRY:
         urls += ["/grids", "/search"]
         if current_user.role in ("leader", "worker"):

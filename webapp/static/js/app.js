@@ -117,12 +117,12 @@
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (m) {
         return caches.open(PAGES).then(function (cache) {
-          var i = 0, done = 0, urls = m.urls;
+          var i = 0, done = 0, urls = m.urls, failed = false;
           function next() {
-            if (i >= urls.length) return Promise.resolve();
+            if (i >= urls.length || failed) return Promise.resolve();
             var url = urls[i++];
             return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (res) {
-              if (!res.ok || res.redirected) throw new Error(url + " " + res.status);
+              if (!res.ok || res.redirected) { failed = true; throw new Error(url + " " + res.status); }
               return cache.put(url, res);
             }).then(function () {
               done++;

@@ -1,0 +1,179 @@
+"""Offline visits in Chromium: saved on the phone at once, kept across restarts,
+stored on the server exactly once when the network returns."""
+import json
+import time
+
+from sqlalchemy import delete, func, select
+
+from webapp.extensions import db
+from webapp.models import Building, Visit
+
+from .conftest import sign_in
+
+CTX = {"timezone_id": "Asia/Shanghai", "locale": "zh-CN"}
+
+
+def wait_for(predicate, timeout=60, step=0.25, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if predicate():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def visits_by(user_id):
+    return db.session.scalar(select(func.count(Visit.id)).where(Visit.author_id == user_id))
+
+
+def controlled(page):
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+
+
+def start(ctx, live, username):
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    sign_in(page, live.url, username)
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    controlled(page)
+    return page
+
+
+def log_visit(page, note):
+    page.check("input[name=mode][value=door]")
+    page.check("input[name=mental][value=concern]")
+    page.fill("input[name=mental_note]", note)
+    page.check("input[name=needs][value=meals]")
+    page.click("#visit-form button[type=submit]")
+    saved = page.locator("[data-saved]")
+    saved.wait_for(state="visible")
+    assert "已保存在本机" in saved.inner_text()
+
+
+def outbox_records(page):
+    return page.evaluate("Outbox.all()")
+
+
+def test_prepare_offline_log_three_visits_restart_and_sync(persistent, live, world):
+    db.session.execute(delete(Visit))
+    db.session.commit()
+    worker_id = world.users["worker1"].id
+    ctx = persistent(**CTX)
+    page = start(ctx, live, "worker1")
+    assert page.url.endswith("/today")
+    page.click("#prepare-offline")
+    page.wait_for_selector("#prepare-status[data-done='1']", timeout=30000)
+    assert "离线数据已准备好" in page.inner_text("#prepare-status")
+
+    ctx.set_offline(True)
+    page.reload()
+    assert page.locator("#stamp").is_visible() and "页面更新于" in page.inner_text("#stamp")
+    first = page.locator("#today a").first
+    href = first.get_attribute("href")
+    first.click()
+    page.wait_for_url("**" + href)
+    assert page.locator("#visit-form").count() == 1
+    for n in range(3):
+        log_visit(page, f"离线记录{n}")
+    assert page.inner_text("#outbox-count") == "3"
+    assert visits_by(worker_id) == 0
+    records = outbox_records(page)
+    assert len({r["uuid"] for r in records}) == 3 and all(r["user"] == worker_id for r in records)
+    ctx.close()
+
+    ctx = persistent(**CTX)  # the same profile, back online
+    page = ctx.new_page()
+    page.goto(live.url + "/today")
+    wait_for(lambda: visits_by(worker_id) == 3, message="3 visits on the server")
+    page.wait_for_function("document.getElementById('outbox-count').textContent === '0'", timeout=30000)
+    stored = set(db.session.scalars(select(Visit.uuid)))
+    assert stored == {r["uuid"] for r in records}
+    notes = sorted(v.checks["mental"]["note"] for v in db.session.scalars(select(Visit)))
+    assert notes == ["离线记录0", "离线记录1", "离线记录2"]
+    time.sleep(1.5)  # later retries must not store anything twice
+    db.session.expire_all()
+    assert visits_by(worker_id) == 3
+
+
+def test_records_sync_by_themselves_after_the_server_comes_back(persistent, live, world):
+    db.session.execute(delete(Visit))
+    db.session.commit()
+    worker_id = world.users["worker1"].id
+    ctx = persistent(**CTX)
+    page = start(ctx, live, "worker1")
+    page.goto(live.url + f"/households/{world.grid1[0].id}")
+    ctx.set_offline(True)
+    log_visit(page, "服务器停机时")
+    live.stop()
+    ctx.set_offline(False)
+    time.sleep(2)  # the phone tries, and fails, while the server is down
+    assert page.inner_text("#outbox-count") == "1"
+    live.start()
+    wait_for(lambda: visits_by(worker_id) == 1, timeout=60, message="the visit after the restart")
+    page.wait_for_function("document.getElementById('outbox-count').textContent === '0'", timeout=30000)
+    assert visits_by(worker_id) == 1
+
+
+def test_shared_phone_never_sends_one_users_records_as_anothers(persistent, live, world):
+    db.session.execute(delete(Visit))
+    db.session.commit()
+    w1, w2 = world.users["worker1"].id, world.users["worker2"].id
+    ctx = persistent(**CTX)
+    page = start(ctx, live, "worker1")
+    page.goto(live.url + f"/households/{world.grid1[0].id}")
+    ctx.set_offline(True)
+    log_visit(page, "一号的记录")
+    mine = outbox_records(page)[0]["uuid"]
+    ctx.clear_cookies()  # worker1's session ends on this phone (expired, or logged out elsewhere)
+    ctx.set_offline(False)
+    sign_in(page, live.url, "worker2")
+    assert page.evaluate("caches.keys()").count("linli-pages") in (0, 1)
+    cached = page.evaluate("caches.open('linli-pages').then(c => c.keys()).then(k => k.map(r => r.url))")
+    assert not any(f"/households/{world.grid1[0].id}" in u for u in cached)  # worker1's pages are gone
+    page.goto(live.url + f"/households/{world.grid2[0].id}")
+    controlled(page)
+    log_visit(page, "二号的记录")
+    wait_for(lambda: visits_by(w2) == 1, message="worker2's visit")
+    time.sleep(1)
+    db.session.expire_all()
+    assert visits_by(w1) == 0
+    assert db.session.scalar(select(Visit).where(Visit.uuid == mine)) is None
+    left = outbox_records(page)
+    assert [r["uuid"] for r in left] == [mine] and left[0]["user"] == w1
+    assert page.inner_text("#outbox-count") == "0"  # worker2 sees none of worker1's records
+    ctx.clear_cookies()
+    sign_in(page, live.url, "worker1")
+    wait_for(lambda: visits_by(w1) == 1, message="worker1's visit after signing in again")
+
+
+def test_refused_records_are_kept_listed_and_downloadable(persistent, live, world, tmp_path):
+    db.session.execute(delete(Visit))
+    db.session.commit()
+    worker_id = world.users["worker1"].id
+    household = world.grid1[0]
+    ctx = persistent(accept_downloads=True, **CTX)
+    page = start(ctx, live, "worker1")
+    page.goto(live.url + f"/households/{household.id}")
+    ctx.set_offline(True)
+    log_visit(page, "搬走之前")
+    building = db.session.get(Building, household.building_id)
+    home = building.grid_id
+    building.grid_id = world.grids[1].children[0].id  # the household moves to another worker
+    db.session.commit()
+    ctx.set_offline(False)
+    page.goto(live.url + "/outbox")
+    page.wait_for_selector("#outbox-stuck li", timeout=30000)
+    assert "不在您负责的网格" in page.inner_text("#outbox-stuck")
+    assert page.inner_text("#outbox-count") == "1"  # still counted: kept until the worker decides
+    with page.expect_download() as info:
+        page.click("#outbox-download")
+    path = tmp_path / "stuck.json"
+    info.value.save_as(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["records"][0]["state"] == "stuck" and data["records"][0]["payload"]["household_id"] == household.id
+    building.grid_id = home
+    db.session.commit()
+    page.click("#outbox-stuck [data-retry]")
+    wait_for(lambda: visits_by(worker_id) == 1, message="the resent visit")
+    page.wait_for_function("document.getElementById('outbox-count').textContent === '0'", timeout=30000)
