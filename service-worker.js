@@ -6,7 +6,7 @@ var VERSION = "__VERSION__";
 var SHELL = "linli-shell-" + VERSION;
 var PAGES = "linli-pages";
 var SHELL_URLS = ["/offline", "/outbox", "/static/css/app.css", "/static/js/app.js", "/static/js/outbox.js",
-  "/static/vendor/htmx.min.js", "/manifest.webmanifest", "/static/icons/icon-192.png"];
+  "/static/vendor/htmx.min.js", "/manifest.webmanifest", "/static/icons/icon-192.png", "/i18n/zh_Hans.js", "/i18n/en.js"];
 
 importScripts("/static/js/outbox.js");
 
@@ -48,7 +48,8 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) return;
   if (request.mode === "navigate") {
     event.respondWith(networkFirst(request));
-  } else if (url.pathname.indexOf("/static/") === 0 || url.pathname === "/manifest.webmanifest") {
+  } else if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/i18n/") === 0 ||
+             url.pathname === "/manifest.webmanifest") {
     event.respondWith(caches.match(request).then(function (hit) { return hit || fetch(request); }));
   }
 });

@@ -92,8 +92,7 @@ def world(app):
 
 
 def csrf_from(html):
-    m = re.search(r'name="csrf-token" content="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert m, html[:2000]
     return m.group(1)
 

@@ -21,6 +21,7 @@ EXPECTED = {
     "main.service_worker": PUBLIC,
     "main.manifest": PUBLIC,
     "main.offline": PUBLIC,
+    "main.i18n_script": PUBLIC,
     "main.set_lang": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": ALL,
@@ -103,7 +104,7 @@ def _sample_values(world, app, scope_user):
     return {
         "household_id": h.id, "grid_id": world.grids[0].id, "building_id": h.building_id,
         "resident_id": resident.id, "user_id": world.users["worker1"].id, "token": job.token,
-        "fmt": "csv", "code": "zh_Hans", "visit_uuid": visit["uuid"],
+        "fmt": "csv", "code": "zh_Hans", "visit_uuid": visit["uuid"], "lang": "zh_Hans",
     }
 
 

@@ -1,6 +1,4 @@
 """What every view shares: the user loader, template helpers, headers and errors."""
-import json
-
 from flask import jsonify, render_template, request
 from flask_babel import format_datetime, get_locale, gettext as _
 from flask_login import current_user
@@ -64,7 +62,6 @@ def install(app):
             "mask_id": identity.mask_id,
             "full_id": bool(user and scope.sees_full_id(user)),
             "elder": bool(user and user.role == "resident") or request.cookies.get("elder") == "1",
-            "js_strings": json.dumps(js_strings(), ensure_ascii=False),
             "role_names": role_names(),
             "get_locale": get_locale,
             "care_labels": registry.care_labels,

@@ -45,10 +45,10 @@ def log_visit(page, note):
     page.check("input[name=mental][value=concern]")
     page.fill("input[name=mental_note]", note)
     page.check("input[name=needs][value=meals]")
+    before = int(page.get_attribute("#visit-form", "data-saved-count") or 0)
     page.click("#visit-form button[type=submit]")
-    saved = page.locator("[data-saved]")
-    saved.wait_for(state="visible")
-    assert "已保存在本机" in saved.inner_text()
+    page.wait_for_selector(f"#visit-form[data-saved-count='{before + 1}']")
+    assert "已保存在本机" in page.inner_text("[data-saved]")
 
 
 def outbox_records(page):

@@ -34,7 +34,6 @@ def document():
                     "properties": {
                         "uuid": {"type": "string"}, "kind": {"type": "string"},
                         "status": {"type": "string", "enum": ["stored", "rejected"]},
-                        "id": {"type": "integer"},
                         "code": {"type": "string", "enum": ["invalid", "out_of_scope", "conflict"]},
                         "reason": {"type": "string", "description": "in the user's language"},
                     },

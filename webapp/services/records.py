@@ -52,7 +52,7 @@ class RecordKind:
         return {}
 
     def after_store(self, user, stored):
-        """Side effects once the batch is committed (alerts, pushes). `stored`: [(uuid, id, clean)]."""
+        """Side effects once the batch is committed (alerts, pushes). `stored`: [(uuid, clean)]."""
 
 
 def register(kind):
@@ -85,16 +85,25 @@ def parse_time(value, field):
 
 
 def visible_households(user, ids):
-    """The subset of household ids the user may record for: one query for the batch."""
+    """The subset of household ids the user may record for: one query for the batch
+    (the user's whole scope, a few thousand small ints at most, rather than a long IN list)."""
     ids = {i for i in ids if isinstance(i, int)}
     if not ids:
         return set()
-    q = scope.households(user).with_only_columns(scope.Household.id).where(scope.Household.id.in_(ids))
-    return set(db.session.scalars(q))
+    return ids & set(db.session.scalars(scope.households(user).with_only_columns(scope.Household.id)))
 
 
-def _result(record_uuid, kind, row_id):
-    return {"uuid": record_uuid, "kind": kind, "status": "stored", "id": row_id}
+def one_of(column, values):
+    """column IN values, as one array parameter on PostgreSQL."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
+
+
+def _result(record_uuid, kind):
+    return {"uuid": record_uuid, "kind": kind, "status": "stored"}
 
 
 def _rejection(record_uuid, kind, exc):
@@ -133,16 +142,13 @@ def ingest(user, records):
 
 def _ingest_kind(user, kind, items, answers):
     model = kind.model
-    uuids = [u for _i, u, _t, _p in items]
-    existing = {u: (rid, author) for u, rid, author in db.session.execute(
-        select(model.uuid, model.id, model.author_id).where(model.uuid.in_(uuids)))}
+    existing = dict(db.session.execute(
+        select(model.uuid, model.author_id).where(one_of(model.uuid, [u for _i, u, _t, _p in items]))).all())
     ctx = kind.prepare(user, [p for *_x, p in items])
     fresh = []
     for i, rec_uuid, recorded_at, payload in items:
         if rec_uuid in existing:
-            rid, author = existing[rec_uuid]
-            answers[i] = _result(rec_uuid, kind.name, rid) if author == user.id else _rejection(
-                rec_uuid, kind.name, Rejected("conflict", _("这个记录编号已被其他账号使用。")))
+            answers[i] = _result(rec_uuid, kind.name) if existing[rec_uuid] == user.id else _conflict(rec_uuid, kind)
             continue
         try:
             clean = kind.validate(user, payload, ctx)
@@ -156,41 +162,37 @@ def _ingest_kind(user, kind, items, answers):
         db.session.rollback()
         return
     try:
-        ids = db.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True),
-                                 [row for _i, _u, row, _c in fresh]).all()
+        db.session.execute(insert(model), [row for _i, _u, row, _c in fresh])
         db.session.commit()
+        stored = fresh
     except IntegrityError:
         # Another request stored some of these UUIDs meanwhile: one at a time, each in a savepoint.
         db.session.rollback()
-        ids = _one_by_one(user, kind, fresh, answers)
-    stored = []
-    for (i, rec_uuid, _row, clean), rid in zip(fresh, ids):
-        if rid is not None:
-            answers[i] = _result(rec_uuid, kind.name, rid)
-            stored.append((rec_uuid, rid, clean))
+        stored = _one_by_one(user, kind, fresh, answers)
+    for i, rec_uuid, _row, _clean in stored:
+        answers[i] = _result(rec_uuid, kind.name)
     if stored:
-        kind.after_store(user, stored)
+        kind.after_store(user, [(rec_uuid, clean) for _i, rec_uuid, _row, clean in stored])
+
+
+def _conflict(rec_uuid, kind):
+    return _rejection(rec_uuid, kind.name, Rejected("conflict", _("这个记录编号已被其他账号使用。")))
 
 
 def _one_by_one(user, kind, fresh, answers):
     model = kind.model
-    ids = []
-    for i, rec_uuid, row, _clean in fresh:
+    stored = []
+    for item in fresh:
+        i, rec_uuid, row, _clean = item
         try:
             with db.session.begin_nested():
-                rid = db.session.scalar(insert(model).values(**row).returning(model.id))
-            ids.append(rid)
+                db.session.execute(insert(model).values(**row))
+            stored.append(item)
         except IntegrityError:
-            found = db.session.execute(
-                select(model.id, model.author_id).where(model.uuid == rec_uuid)).first()
-            if found and found[1] == user.id:
-                answers[i] = _result(rec_uuid, kind.name, found[0])
-            else:
-                answers[i] = _rejection(rec_uuid, kind.name,
-                                        Rejected("conflict", _("这个记录编号已被其他账号使用。")))
-            ids.append(None)
+            author = db.session.scalar(select(model.author_id).where(model.uuid == rec_uuid))
+            answers[i] = _result(rec_uuid, kind.name) if author == user.id else _conflict(rec_uuid, kind)
     db.session.commit()
-    return ids
+    return stored
 
 
 def ingest_one(user, kind, record_uuid, payload, recorded_at=None):

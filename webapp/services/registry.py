@@ -6,6 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..extensions import db
+from ..models.registry import RISK_LEVELS  # noqa: F401  (re-exported for the admin form)
 from ..models import (AuditEntry, Building, CareCategory, Community, Grid, Household, Residency,
                       Resident)
 from . import identity, scope

@@ -19,8 +19,12 @@ def _descendants(community_id, roots):
     grids = db.session.execute(
         select(Grid.id, Grid.parent_id).where(Grid.community_id == community_id)
     ).all()
+    return _subtrees(grids, roots)
+
+
+def _subtrees(grids, roots):
     children = {}
-    for gid, parent in grids:
+    for gid, parent, *_rest in grids:
         children.setdefault(parent, []).append(gid)
     seen, stack = set(), list(roots)
     while stack:
@@ -39,10 +43,12 @@ def grid_ids(user):
     if user.role == "admin":
         return set(db.session.scalars(select(Grid.id).where(Grid.community_id == user.community_id)))
     if user.role in ("leader", "worker"):
-        roots = db.session.scalars(
-            select(GridAssignment.grid_id).where(GridAssignment.user_id == user.id)
-        ).all()
-        return _descendants(user.community_id, roots)
+        # one query: the community's grid tree, marked where the user is assigned
+        rows = db.session.execute(
+            select(Grid.id, Grid.parent_id, GridAssignment.id)
+            .outerjoin(GridAssignment, (GridAssignment.grid_id == Grid.id) & (GridAssignment.user_id == user.id))
+            .where(Grid.community_id == user.community_id)).all()
+        return _subtrees(rows, [gid for gid, _p, assigned in rows if assigned])
     return set()
 
 

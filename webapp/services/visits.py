@@ -69,7 +69,7 @@ class VisitKind(records.RecordKind):
         ids = [_int(p.get("household_id")) for p in payloads]
         visible = records.visible_households(user, ids)
         residents = {}
-        if visible:
+        if visible and any(p.get("residents_seen") for p in payloads):
             for rid, hid in db.session.execute(
                     select(registry.Residency.resident_id, registry.Residency.household_id)
                     .where(registry.Residency.household_id.in_(visible), registry.Residency.end_date.is_(None))):

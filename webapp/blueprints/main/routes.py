@@ -1,13 +1,16 @@
 import hashlib
+import json
 import os
 
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_login import current_user
 from sqlalchemy import text
 
 from ...access import ANY_USER, allow, public
 from ...extensions import db
 from ...services import scope
+from ...views_support import js_strings
 from . import bp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -95,6 +98,19 @@ def manifest():
     }
     response = jsonify(data)
     response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.route("/i18n/<lang>.js")
+@public
+def i18n_script(lang):
+    """The strings the browser's scripts show, from the catalogue, cached with the app shell."""
+    if lang not in ("zh_Hans", "en"):
+        abort(404)
+    with force_locale(lang):
+        strings = json.dumps(js_strings(), ensure_ascii=False)
+    response = current_app.response_class(f"window.LINLI_T={strings};", mimetype="application/javascript")
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 

@@ -1,7 +1,7 @@
 /* Linli pages: offline stamp, outbox forms, sync with backoff, 准备离线, outbox page. */
 (function () {
   "use strict";
-  var T = JSON.parse(document.getElementById("i18n").textContent);
+  var T = window.LINLI_T || {};
   var body = document.body;
   var user = body.dataset.user ? Number(body.dataset.user) : null;
   var $ = function (sel) { return document.querySelector(sel); };
@@ -94,9 +94,12 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var priority = Number(form.dataset.priority || 10);
+      var note = form.querySelector("[data-saved]");
+      if (note) note.hidden = true;
       Outbox.add(form.dataset.outbox, user, payloadOf(form), priority).then(function () {
         var saved = form.querySelector("[data-saved]");
         if (saved) { saved.textContent = T.saved; saved.hidden = false; saved.scrollIntoView({ block: "center" }); }
+        form.dataset.savedCount = String(Number(form.dataset.savedCount || 0) + 1);
         form.reset();
         form.querySelectorAll("input[data-now]").forEach(function (el) { el.value = nowLocal(); });
         if (navigator.storage && navigator.storage.persist) navigator.storage.persist();

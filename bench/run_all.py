@@ -1,0 +1,7 @@
+"""make bench: every benchmark, each printing its figures."""
+from bench import import_xlsx, ingest, sizes
+
+if __name__ == "__main__":
+    for module in (import_xlsx, ingest, sizes):
+        print(f"== {module.__name__} ==")
+        module.main()
