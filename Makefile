@@ -55,7 +55,7 @@ bench: setup
 	$(BIN)/python -m bench.run_all
 
 worker: setup
-	$(BIN)/rq worker --url $${REDIS_URL:-$(REDIS)} alerts push default
+	REDIS_URL=$${REDIS_URL:-$(REDIS)} $(FLASK) linli-worker
 
 # Extract UI text into the catalogue (then translate webapp/translations/en/...po).
 messages: setup

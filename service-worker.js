@@ -70,3 +70,31 @@ self.addEventListener("sync", function (event) {
 self.addEventListener("message", function (event) {
   if (event.data && event.data.type === "sync") event.waitUntil(self.Outbox.sync().catch(function () {}));
 });
+
+// Web Push: show the notice; clicking it opens the alert.
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data ? event.data.text() : "" }; }
+  var options = { body: data.body || "", data: { url: data.url || "/" }, icon: "/static/icons/icon-192.png",
+                  requireInteraction: true, lang: "zh-CN" };
+  if (data.tag) { options.tag = data.tag; options.renotify = true; }
+  event.waitUntil(self.registration.showNotification(data.title || "邻里", options));
+});
+
+function openUrl(url) {
+  return self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (list) {
+    var client = list[0];
+    if (client && client.navigate) {
+      return client.navigate(url).then(function (c) {
+        return (c || client).focus ? (c || client).focus().catch(function () { return c; }) : c;
+      });
+    }
+    return self.clients.openWindow(url);
+  });
+}
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var target = (event.notification.data && event.notification.data.url) || "/";
+  event.waitUntil(openUrl(new URL(target, self.location.origin).href));
+});

@@ -60,6 +60,19 @@ EXPECTED = {
     "api.session_info": ALL,
     "api.sync": ALL,
     "api.openapi": PUBLIC,
+    "api.push_key": ALL,
+    "api.push_subscribe": ALL,
+    "api.push_unsubscribe": ALL,
+    "alerts.index": REGISTRY,
+    "alerts.show": REGISTRY,
+    "alerts.acknowledge": REGISTRY,
+    "alerts.resolve": REGISTRY,
+    "alerts.raise_for_household": REGISTRY,
+    "alerts.inbox": ALL,
+    "resident.home": {"resident"},
+    "resident.sos": {"resident"},
+    "resident.invite": REGISTRY,
+    "resident.join": PUBLIC,
 }
 
 
@@ -92,7 +105,7 @@ def _sample_values(world, app, scope_user):
     """Values for URL parameters that are inside scope_user's scope."""
     from webapp.extensions import db
     from webapp.models import ImportJob
-    from webapp.services import importer, records
+    from webapp.services import alerts, importer, records
     h = world.grid1[0]
     resident = h.current_residencies[0].resident
     job = db.session.query(ImportJob).first()
@@ -101,7 +114,9 @@ def _sample_values(world, app, scope_user):
                                "楼栋,房号,姓名,性别\n1栋,999,测试,男\n".encode())
     visit = records.ingest_one(world.users["worker1"], "visit", str(uuid.uuid4()),
                                {"household_id": h.id, "mode": "door", "occurred_at": "2026-01-05T10:00"})
+    alert = alerts.raise_alert("worker", h, raised_by=world.users["worker1"])
     return {
+        "alert_id": alert.id,
         "household_id": h.id, "grid_id": world.grids[0].id, "building_id": h.building_id,
         "resident_id": resident.id, "user_id": world.users["worker1"].id, "token": job.token,
         "fmt": "csv", "code": "zh_Hans", "visit_uuid": visit["uuid"], "lang": "zh_Hans",
@@ -150,9 +165,11 @@ def test_objects_out_of_scope_answer_404(app, as_user):
     world = small_demo()
     h2 = world.grid2[0]
     from webapp.services import records
+    from webapp.services import alerts
     visit = records.ingest_one(world.users["worker2"], "visit", str(uuid.uuid4()),
                                {"household_id": h2.id, "mode": "door", "occurred_at": "2026-01-05T10:00"})
-    other = {"household_id": h2.id, "grid_id": world.grids[1].id, "building_id": h2.building_id,
+    alert = alerts.raise_alert("worker", h2, raised_by=world.users["worker2"])
+    other = {"alert_id": alert.id,"household_id": h2.id, "grid_id": world.grids[1].id, "building_id": h2.building_id,
              "resident_id": h2.current_residencies[0].resident.id, "visit_uuid": visit["uuid"]}
     for username in ("worker1", "leader1"):
         client = as_user(username)

@@ -56,7 +56,7 @@ def create_app(test_config=None, instance_path=None):
     from .services import sqlite_tuning
     sqlite_tuning.install(app)
 
-    from .services import visits  # noqa: F401  (registers the visit record kind)
+    from .services import alerts, visits  # noqa: F401  (register the record kinds)
     from .blueprints import register_all
     register_all(app)
 
@@ -65,6 +65,9 @@ def create_app(test_config=None, instance_path=None):
 
     from .views_support import install as install_view_support
     install_view_support(app)
+
+    from .services import scheduler
+    scheduler.autostart(app)
 
     from . import cli
     cli.register(app)

@@ -67,6 +67,29 @@ def register(app):
         db.session.commit()
         click.echo(f"imported {written} residents")
 
+    @app.cli.command("linli-worker")
+    @click.option("--burst", is_flag=True, help="run what is queued, then stop")
+    def linli_worker(burst):
+        """RQ worker for push fan-out, escalation timers and imports (needs REDIS_URL)."""
+        import threading
+
+        from redis import Redis
+        from rq import Queue, SimpleWorker
+
+        from .services import scheduler
+        url = app.config.get("REDIS_URL")
+        if not url:
+            raise click.ClickException("set REDIS_URL (without it, jobs run inside the web process)")
+        connection = Redis.from_url(url)
+        queues = [Queue(name, connection=connection) for name in ("alerts", "push", "default")]
+        stop = threading.Event()
+        if not burst:
+            scheduler.start_clock_for_rq(app, stop)
+        try:
+            SimpleWorker(queues, connection=connection).work(burst=burst, logging_level="WARNING")
+        finally:
+            stop.set()
+
     def _community(code):
         q = select(Community)
         if code:

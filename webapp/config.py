@@ -39,6 +39,7 @@ class Config:
     VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY")
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@linli.example")
     JOBS_INLINE = False
+    SCHEDULER_TICK_SECONDS = float(os.environ.get("LINLI_TICK_SECONDS", "15"))
 
 
 class TestConfig(Config):

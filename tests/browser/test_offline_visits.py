@@ -48,7 +48,7 @@ def log_visit(page, note):
     before = int(page.get_attribute("#visit-form", "data-saved-count") or 0)
     page.click("#visit-form button[type=submit]")
     page.wait_for_selector(f"#visit-form[data-saved-count='{before + 1}']")
-    assert "已保存在本机" in page.inner_text("[data-saved]")
+    assert "已保存在本机" in page.inner_text("#visit-form [data-saved]")
 
 
 def outbox_records(page):

@@ -9,8 +9,10 @@ def register_all(app):
 
     for bp in (main_bp, auth_bp, registry_bp, admin_bp):
         app.register_blueprint(bp)
+    from .alerts import bp as alerts_bp
     from .api import bp as api_bp
+    from .resident import bp as resident_bp
     from .visits import bp as visits_bp
 
-    for bp in (visits_bp, api_bp):
+    for bp in (visits_bp, api_bp, alerts_bp, resident_bp):
         app.register_blueprint(bp)

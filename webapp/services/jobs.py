@@ -7,7 +7,7 @@ import importlib
 import json
 import threading
 
-from flask import current_app
+from flask import current_app, has_app_context
 
 _progress = {}
 _lock = threading.Lock()
@@ -44,11 +44,18 @@ def _resolve(path):
     return getattr(importlib.import_module(module), name)
 
 
+_worker_app = None
+
+
 def run_in_app(path, *args):
-    """Entry point in the worker process: build an app and run the job inside it."""
-    from .. import create_app
-    app = create_app()
-    with app.app_context():
+    """Entry point in the worker process: run the job inside the worker's app."""
+    global _worker_app
+    if has_app_context():
+        return _resolve(path)(*args)
+    if _worker_app is None:
+        from .. import create_app
+        _worker_app = create_app()
+    with _worker_app.app_context():
         return _resolve(path)(*args)
 
 

@@ -120,6 +120,10 @@ class VisitKind(records.RecordKind):
     def row(self, user, clean):
         return dict(clean, author_id=user.id)
 
+    def after_store(self, user, stored):
+        from . import alerts
+        alerts.from_urgent_visits(user, stored)
+
 
 records.register(VisitKind())
 

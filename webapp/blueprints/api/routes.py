@@ -5,7 +5,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from ...access import ANY_USER, allow, public
-from ...services import records
+from ...services import push, records
 from ...services.openapi import document
 from . import bp
 
@@ -34,6 +34,34 @@ def sync():
     if len(batch) > limit:
         return error(413, "batch_too_large", _("一次最多同步%(n)s条记录。", n=limit))
     return jsonify(results=records.ingest(current_user, batch))
+
+
+@bp.route("/push/key")
+@allow(*ANY_USER)
+def push_key():
+    return jsonify(publicKey=push.public_key())
+
+
+@bp.route("/push/subscribe", methods=["POST"])
+@allow(*ANY_USER)
+def push_subscribe():
+    body = request.get_json(silent=True) or {}
+    keys = body.get("keys") if isinstance(body.get("keys"), dict) else {}
+    endpoint, p256dh, auth = body.get("endpoint"), keys.get("p256dh"), keys.get("auth")
+    if not all(isinstance(v, str) and 0 < len(v) < 1000 for v in (endpoint, p256dh, auth)) \
+            or not endpoint.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        return error(400, "malformed", _("订阅信息不完整。"))
+    push.subscribe(current_user, endpoint, p256dh, auth)
+    return jsonify(status="subscribed")
+
+
+@bp.route("/push/unsubscribe", methods=["POST"])
+@allow(*ANY_USER)
+def push_unsubscribe():
+    body = request.get_json(silent=True) or {}
+    if isinstance(body.get("endpoint"), str):
+        push.unsubscribe(current_user, body["endpoint"])
+    return jsonify(status="unsubscribed")
 
 
 @bp.route("/openapi.json")

@@ -9,7 +9,6 @@ from sqlalchemy import text
 
 from ...access import ANY_USER, allow, public
 from ...extensions import db
-from ...services import scope
 from ...views_support import js_strings
 from . import bp
 
@@ -24,13 +23,9 @@ def home():
         return redirect(url_for("admin.index"))
     if role in ("leader", "worker"):
         return redirect(url_for("visits.today"))
-    if role == "resident" and "resident.home" in current_app.view_functions:
-        return redirect(url_for("resident.home"))
-    household = None
     if role == "resident":
-        hid = scope.own_household_id(current_user)
-        household = db.session.get(scope.Household, hid) if hid else None
-    return render_template("main/home.html", household=household)
+        return redirect(url_for("resident.home"))
+    return render_template("main/home.html")
 
 
 @bp.route("/healthz")

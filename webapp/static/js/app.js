@@ -96,9 +96,10 @@
       var priority = Number(form.dataset.priority || 10);
       var note = form.querySelector("[data-saved]");
       if (note) note.hidden = true;
-      Outbox.add(form.dataset.outbox, user, payloadOf(form), priority).then(function () {
+      Outbox.add(form.dataset.outbox, user, payloadOf(form), priority).then(function (rec) {
         var saved = form.querySelector("[data-saved]");
         if (saved) { saved.textContent = T.saved; saved.hidden = false; saved.scrollIntoView({ block: "center" }); }
+        if (form.hasAttribute("data-sos")) sosPressed(rec, saved);
         form.dataset.savedCount = String(Number(form.dataset.savedCount || 0) + 1);
         form.reset();
         form.querySelectorAll("input[data-now]").forEach(function (el) { el.value = nowLocal(); });
@@ -108,6 +109,71 @@
       });
     });
   });
+
+  // SOS: saved and queued like any record; the phone and SMS fallbacks show at once.
+  function sosPressed(rec, saved) {
+    var panel = $("#sos-fallback");
+    if (panel) {
+      var when = new Date().toLocaleString("zh-CN", { hour12: false });
+      var sms = $("#sms-worker");
+      if (sms) sms.href = sms.href.split("?")[0] + "?body=" + encodeURIComponent(panel.dataset.sms + when);
+      panel.hidden = false;
+    }
+    if (saved) saved.textContent = navigator.onLine ? T.saved : T.sosQueued;
+    var check = function () {
+      Outbox.all().then(function (list) {
+        if (!list.some(function (r) { return r.uuid === rec.uuid; })) { if (saved) saved.textContent = T.sosSent; }
+        else setTimeout(check, 1000);
+      });
+    };
+    check();
+  }
+
+  // Install Linli to the home screen (residents are invited to).
+  var installBtn = $("#install");
+  if (installBtn) window.addEventListener("beforeinstallprompt", function (event) {
+    event.preventDefault();
+    installBtn.hidden = false;
+    installBtn.onclick = function () { installBtn.hidden = true; event.prompt(); };
+  });
+
+  // Push notifications on the settings page.
+  var pushOn = $("#push-on"), pushOff = $("#push-off"), pushStatus = $("#push-status");
+  function b64(s) {
+    var pad = "=".repeat((4 - s.length % 4) % 4), raw = atob((s + pad).replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(raw, function (c) { return c.charCodeAt(0); });
+  }
+  function postJson(url, data) {
+    return fetch("/api/session", { credentials: "same-origin" }).then(function (r) { return r.json(); })
+      .then(function (who) {
+        return fetch(url, { method: "POST", credentials: "same-origin", body: JSON.stringify(data),
+          headers: { "Content-Type": "application/json", "X-CSRFToken": who.csrf_token } });
+      });
+  }
+  if (pushOn && pushOff) {
+    if (!("PushManager" in window) || !("serviceWorker" in navigator)) { pushStatus.textContent = T.pushUnsupported; }
+    else navigator.serviceWorker.ready.then(function (reg) {
+      return reg.pushManager.getSubscription().then(function (sub) {
+        pushOn.hidden = !!sub; pushOff.hidden = !sub;
+        if (sub) pushStatus.textContent = T.pushOn;
+        pushOn.onclick = function () {
+          Notification.requestPermission().then(function () {
+            return fetch("/api/push/key", { credentials: "same-origin" }).then(function (r) { return r.json(); });
+          }).then(function (k) {
+            return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64(k.publicKey) });
+          }).then(function (s) { return postJson("/api/push/subscribe", s.toJSON()); })
+            .then(function () { pushStatus.textContent = T.pushOn; pushOn.hidden = true; pushOff.hidden = false; })
+            .catch(function () { pushStatus.textContent = T.pushUnsupported; });
+        };
+        pushOff.onclick = function () {
+          reg.pushManager.getSubscription().then(function (s) {
+            if (!s) return;
+            return postJson("/api/push/unsubscribe", { endpoint: s.endpoint }).then(function () { return s.unsubscribe(); });
+          }).then(function () { pushStatus.textContent = T.pushOff; pushOn.hidden = false; pushOff.hidden = true; });
+        };
+      });
+    });
+  }
 
   // 准备离线: store this user's pages for use without network, with progress.
   var prep = $("[data-prepare]");
