@@ -22,12 +22,23 @@ self.addEventListener("activate", function (event) {
   }).then(function () { return self.clients.claim(); }));
 });
 
+// A page stored by 准备离线 as a fragment: put it into the cached layout shell.
+function composed(url) {
+  return Promise.all([caches.match(url.pathname + "?_fragment=1"), caches.match("/shell")]).then(function (found) {
+    if (!found[0] || !found[1]) return null;
+    return Promise.all([found[0].text(), found[1].text()]).then(function (texts) {
+      return new Response(texts[1].replace("<!--linli-main-->", texts[0]),
+                          { headers: { "Content-Type": "text/html; charset=utf-8" } });
+    });
+  });
+}
+
 function fromCache(request) {
   var url = new URL(request.url);
   return caches.match(request, { ignoreVary: true }).then(function (hit) {
     if (hit) return hit;
     if (url.pathname === "/") return caches.match("/today", { ignoreVary: true });
-    return null;
+    return composed(url);
   }).then(function (hit) { return hit || caches.match("/offline"); });
 }
 

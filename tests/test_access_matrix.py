@@ -56,6 +56,7 @@ EXPECTED = {
     "visits.show": REGISTRY,
     "visits.outbox": PUBLIC,
     "visits.offline_manifest": FIELD,
+    "visits.shell": FIELD,
     "visits.export": ADMIN,
     "api.session_info": ALL,
     "api.sync": ALL,

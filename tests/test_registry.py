@@ -134,3 +134,16 @@ def test_household_list_query_count_is_constant(app, as_user):
     assert counts["whole"][1] == 500 and counts["micro"][1] < 500
     assert counts["whole"][0] == counts["micro"][0], counts
     assert counts["whole"][0] <= 12, counts
+
+
+def test_household_answers_a_fragment_to_htmx(as_user, world):
+    worker = as_user("worker1")
+    h = world.grid1[0]
+    full = worker.get(f"/households/{h.id}")
+    fragment = worker.get(f"/households/{h.id}", headers={"HX-Request": "true"})
+    assert "<html" in full.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
+    assert 'id="visit-form"' in fragment.get_data(as_text=True)
+    for response in (full, fragment):
+        assert "HX-Request" in response.headers["Vary"]
+    shell = worker.get("/shell").get_data(as_text=True)
+    assert "<!--linli-main-->" in shell and 'data-user="' in shell

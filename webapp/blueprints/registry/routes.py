@@ -2,7 +2,7 @@ from flask import render_template, request
 from flask_login import current_user
 
 from ...access import REGISTRY, allow
-from ...extensions import db
+from ...extensions import db, htmx
 from ...services import registry, scope, visits
 from ..visits.routes import visit_form_context
 from . import bp
@@ -48,7 +48,9 @@ def household(household_id):
     household = scope.household_or_404(current_user, household_id)
     registry.audit(current_user, "view", f"household:{household.id}")
     db.session.commit()
-    return render_template("registry/household.html", household=household, aged=_aged_category(),
+    # The same URL answers a fragment to htmx (and to 准备离线, which stores fragments) and a page otherwise.
+    template = "registry/_household.html" if htmx else "registry/household.html"
+    return render_template(template, household=household, aged=_aged_category(),
                            visits=visits.for_household(household), labels=visits,
                            **visit_form_context())
 
@@ -58,7 +60,7 @@ def household(household_id):
 def search():
     term = request.args.get("q", "")
     results = registry.search(current_user, term)
-    template = "registry/_results.html" if request.headers.get("HX-Request") else "registry/search.html"
+    template = "registry/_results.html" if htmx else "registry/search.html"
     return render_template(template, q=term, households=results, aged=_aged_category())
 
 

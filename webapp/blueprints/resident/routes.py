@@ -32,14 +32,17 @@ def sos():
     return home(sent=answer, status=200 if answer["status"] == "stored" else 400)
 
 
-@bp.route("/households/<int:household_id>/invite", methods=["POST"])
+@bp.route("/households/<int:household_id>/invite", methods=["GET", "POST"])
 @allow(*REGISTRY)
 def invite(household_id):
     household = scope.household_or_404(current_user, household_id)
-    resident_id = request.form.get("resident_id", type=int)
     members = {r.id: r for r in residents.household_residents(household)}
+    if request.method == "GET":
+        return render_template("resident/invite_form.html", household=household, members=members.values())
+    resident_id = request.form.get("resident_id", type=int)
     if resident_id not in members:
-        return render_template("errors/400.html", reason=_("请选择这户的居民。")), 400
+        return render_template("resident/invite_form.html", household=household, members=members.values(),
+                               error=_("请选择这户的居民。")), 400
     invitation = residents.invite(current_user, members[resident_id])
     link = url_for("resident.join", code=invitation.code, _external=True)
     import segno

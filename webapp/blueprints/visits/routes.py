@@ -66,16 +66,26 @@ def outbox():
 @bp.route("/offline/manifest.json")
 @allow(*FIELD)
 def offline_manifest():
-    """The pages 准备离线 stores: today's list, the worker's households (each with its visit form)."""
-    urls = ["/outbox", "/offline", "/settings"]
+    """What 准备离线 stores: whole pages (today's list…), the layout shell, and each of the
+    worker's households as a fragment (with its visit form) that the service worker puts
+    into the shell when offline."""
+    pages = ["/outbox", "/offline", "/settings", "/shell"]
+    fragments = []
     if current_user.role in REGISTRY:
-        urls += ["/grids", "/search"]
+        pages += ["/grids", "/search"]
         if current_user.role in ("leader", "worker"):
-            urls.append("/today")
+            pages.append("/today")
         ids = db.session.scalars(
             scope.households(current_user).with_only_columns(scope.Household.id).order_by(scope.Household.id))
-        urls += [f"/households/{hid}" for hid in ids]
-    return jsonify(user=current_user.id, urls=urls)
+        fragments = [f"/households/{hid}" for hid in ids]
+    return jsonify(user=current_user.id, pages=pages, fragments=fragments)
+
+
+@bp.route("/shell")
+@allow(*FIELD)
+def shell():
+    """The layout with an empty main, for pages the service worker builds from fragments."""
+    return render_template("visits/shell.html")
 
 
 @bp.route("/admin/visits/export.<fmt>")

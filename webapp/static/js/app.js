@@ -26,8 +26,9 @@
   function fmt(iso) { var d = new Date(iso); return isNaN(d) ? iso : d.toLocaleString("zh-CN", { hour12: false }); }
   function stamp() {
     var el = $("#stamp");
-    if (!navigator.onLine && body.dataset.rendered) {
-      el.textContent = T.offline + " · " + T.cachedAt + " " + fmt(body.dataset.rendered);
+    var marker = document.querySelector("main [data-rendered]") || body;  // a fragment's own time
+    if (!navigator.onLine && marker.dataset.rendered) {
+      el.textContent = T.offline + " · " + T.cachedAt + " " + fmt(marker.dataset.rendered);
       el.hidden = false;
     } else { el.hidden = true; }
   }
@@ -186,16 +187,19 @@
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (m) {
         return caches.open(PAGES).then(function (cache) {
-          var i = 0, done = 0, urls = m.urls, failed = false;
+          // whole pages, then each household as a fragment (same URL, HX-Request) for the shell
+          var jobs = m.pages.map(function (u) { return { url: u, key: u, headers: {} }; }).concat(
+            m.fragments.map(function (u) { return { url: u, key: u + "?_fragment=1", headers: { "HX-Request": "true" } }; }));
+          var i = 0, done = 0, failed = false;
           function next() {
-            if (i >= urls.length || failed) return Promise.resolve();
-            var url = urls[i++];
-            return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (res) {
-              if (!res.ok || res.redirected) { failed = true; throw new Error(url + " " + res.status); }
-              return cache.put(url, res);
+            if (i >= jobs.length || failed) return Promise.resolve();
+            var job = jobs[i++];
+            return fetch(job.url, { credentials: "same-origin", cache: "no-store", headers: job.headers }).then(function (res) {
+              if (!res.ok || res.redirected) { failed = true; throw new Error(job.url + " " + res.status); }
+              return cache.put(job.key, res);
             }).then(function () {
               done++;
-              status.textContent = T.preparing + " " + done + " / " + urls.length;
+              status.textContent = T.preparing + " " + done + " / " + jobs.length;
               return next();
             });
           }
