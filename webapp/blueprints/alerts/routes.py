@@ -32,27 +32,27 @@ def show(alert_id, error=None, status=200):
     return render_template("alerts/show.html", alert=alert, labels=alerts, error=error), status
 
 
+def _act(alert_id, action, error_status):
+    """Apply one step of the closed loop, then show the alert (or why the step was refused)."""
+    alert = _alert_or_404(alert_id)
+    try:
+        action(alert)
+    except alerts.AlertError as exc:
+        return show(alert_id, str(exc), error_status)
+    return redirect(url_for("alerts.show", alert_id=alert.id))
+
+
 @bp.route("/alerts/<int:alert_id>/ack", methods=["POST"])
 @allow(*REGISTRY)
 def acknowledge(alert_id):
-    alert = _alert_or_404(alert_id)
-    try:
-        alerts.acknowledge(alert, current_user)
-    except alerts.AlertError as exc:
-        return show(alert_id, str(exc), 409)
-    return redirect(url_for("alerts.show", alert_id=alert.id))
+    return _act(alert_id, lambda alert: alerts.acknowledge(alert, current_user), 409)
 
 
 @bp.route("/alerts/<int:alert_id>/resolve", methods=["POST"])
 @allow(*REGISTRY)
 def resolve(alert_id):
-    alert = _alert_or_404(alert_id)
-    try:
-        alerts.resolve(alert, current_user, request.form.get("outcome"),
-                       false_alarm=request.form.get("false_alarm") == "1")
-    except alerts.AlertError as exc:
-        return show(alert_id, str(exc), 400)
-    return redirect(url_for("alerts.show", alert_id=alert.id))
+    return _act(alert_id, lambda alert: alerts.resolve(alert, current_user, request.form.get("outcome"),
+                                                       false_alarm=request.form.get("false_alarm") == "1"), 400)
 
 
 @bp.route("/households/<int:household_id>/alerts", methods=["POST"])
