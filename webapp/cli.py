@@ -51,7 +51,7 @@ def register(app):
             data = f.read()
         try:
             clean, errors = importer.validate(community.id, importer.read_rows(path, data))
-        except importer.ImportError_ as exc:
+        except importer.ImportFileError as exc:
             raise click.ClickException(str(exc))
         for e in errors:
             click.echo(f"row {e['row']} {e['name']}: {'；'.join(e['reasons'])}", err=True)

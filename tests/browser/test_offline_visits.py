@@ -178,3 +178,19 @@ def test_refused_records_are_kept_listed_and_downloadable(persistent, live, worl
     page.click("#outbox-stuck [data-retry]")
     wait_for(lambda: visits_by(worker_id) == 1, message="the resent visit")
     page.wait_for_function("document.getElementById('outbox-count').textContent === '0'", timeout=30000)
+
+
+def test_records_waiting_more_than_three_days_are_warned_about(persistent, live, world):
+    ctx = persistent(**CTX)
+    page = start(ctx, live, "worker1")
+    assert not page.locator("#old-warning").is_visible()
+    ctx.set_offline(True)
+    page.evaluate("""(user) => Outbox.add('visit', user, {household_id: 1}, 10).then(rec => {
+        rec.recorded_at = new Date(Date.now() - 4 * 86400e3).toISOString();
+        return Outbox.update(rec);
+    })""", world.users["worker1"].id)
+    page.reload()
+    warning = page.locator("#old-warning")
+    warning.wait_for(state="visible")
+    assert "超过3天未同步" in warning.inner_text()
+    assert page.evaluate("navigator.storage.persisted !== undefined")

@@ -23,7 +23,7 @@ COLUMNS = ("楼栋", "单元", "房号", "住户电话", "紧急联系人", "姓
 CHUNK = 250
 
 
-class ImportError_(ValueError):
+class ImportFileError(ValueError):
     pass
 
 
@@ -35,7 +35,7 @@ def read_rows(filename, data):
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:
-            raise ImportError_(_("无法读取这个 Excel 文件。")) from exc
+            raise ImportFileError(_("无法读取这个 Excel 文件。")) from exc
         rows = wb.active.iter_rows(values_only=True)
     elif name.endswith(".csv"):
         text = None
@@ -46,17 +46,17 @@ def read_rows(filename, data):
             except UnicodeDecodeError:
                 continue
         if text is None:
-            raise ImportError_(_("无法识别文件编码，请保存为 UTF-8 的 CSV。"))
+            raise ImportFileError(_("无法识别文件编码，请保存为 UTF-8 的 CSV。"))
         rows = csv.reader(io.StringIO(text))
     else:
-        raise ImportError_(_("只支持 CSV 或 XLSX 文件。"))
+        raise ImportFileError(_("只支持 CSV 或 XLSX 文件。"))
     header = next(rows, None)
     if header is None:
-        raise ImportError_(_("文件是空的。"))
+        raise ImportFileError(_("文件是空的。"))
     header = [str(h or "").strip() for h in header]
     missing = [c for c in ("楼栋", "房号", "姓名") if c not in header]
     if missing:
-        raise ImportError_(_("缺少必需的列：%(cols)s", cols="、".join(missing)))
+        raise ImportFileError(_("缺少必需的列：%(cols)s", cols="、".join(missing)))
     index = {c: header.index(c) for c in COLUMNS if c in header}
     for row in rows:
         if row is None or not any(v not in (None, "") for v in row):
@@ -178,9 +178,9 @@ def load_preview(job):
 
 def start(job, only_valid):
     if job.status != "previewed":
-        raise ImportError_(_("这个文件已经导入过了。"))
+        raise ImportFileError(_("这个文件已经导入过了。"))
     if job.bad_rows and not only_valid:
-        raise ImportError_(_("文件中有错误行。请修改后重新上传，或选择只导入正确的行。"))
+        raise ImportFileError(_("文件中有错误行。请修改后重新上传，或选择只导入正确的行。"))
     job.status, job.only_valid = "running", bool(only_valid)
     db.session.commit()
     jobs.set_progress(f"import:{job.token}", done=0, total=job.total_rows - job.bad_rows, status="running")

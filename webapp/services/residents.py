@@ -60,7 +60,8 @@ def home(user):
             select(User).join(GridAssignment, GridAssignment.user_id == User.id)
             .where(GridAssignment.grid_id.in_(chain), User.role == "worker", User.active.is_(True))
             .order_by(User.id).distinct()).all()
-    recent = db.session.scalars(alerts.visible(user).order_by(alerts.Alert.id.desc()).limit(3)).all()
+    recent = db.session.scalars(alerts.visible(user).where(alerts.Alert.source == "sos")
+                                .order_by(alerts.Alert.id.desc()).limit(3)).all()
     return household, workers, recent
 
 

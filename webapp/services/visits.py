@@ -189,8 +189,9 @@ def today_list(user, today=None):
             continue
         overdue = None if due == date.min else (today - due).days
         entries.append(Due(h, due, overdue, min(intervals) if intervals else None, last_day))
-    entries.sort(key=lambda e: (-(e.overdue if e.overdue is not None else 10 ** 6), e.household.building_id,
-                                e.household.unit, e.household.room))
+    # never visited first, then most overdue; the riskier (shorter interval) first among equals
+    entries.sort(key=lambda e: (-(e.overdue if e.overdue is not None else 10 ** 6), e.interval or 10 ** 6,
+                                e.household.building_id, e.household.unit, e.household.room))
     return entries
 
 

@@ -266,7 +266,7 @@ def import_upload():
             try:
                 job = importer.preview(current_user.community, current_user, upload.filename, upload.read())
                 return redirect(url_for("admin.import_preview", token=job.token))
-            except importer.ImportError_ as exc:
+            except importer.ImportFileError as exc:
                 error = str(exc)
     return _form_page("admin/import.html", 400 if error else 200, error=error, columns=importer.COLUMNS)
 
@@ -294,7 +294,7 @@ def import_commit(token):
     job = _job(token)
     try:
         importer.start(job, only_valid=request.form.get("only_valid") == "1")
-    except importer.ImportError_ as exc:
+    except importer.ImportFileError as exc:
         data = importer.load_preview(job)
         return render_template("admin/import_preview.html", job=job, errors=data["errors"], error=str(exc),
                                progress=importer.progress(job)), 400
