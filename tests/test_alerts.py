@@ -190,3 +190,27 @@ def test_plain_html_sos(as_user, world):
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "求助已发出" in html and 'href="tel:120"' in html
     assert db.session.scalar(select(func.count(Alert.id))) == 1
+
+
+def test_alert_stored_but_not_yet_told_is_told_by_the_next_tick(world, monkeypatch):
+    """The process dies between storing the alert and telling the workers: nothing is lost."""
+    clock.freeze(T0)
+    monkeypatch.setattr(alerts, "advance", lambda *a, **k: False)  # the crash
+    alert_id = alerts.raise_alert("sos", world.grid1[0]).id
+    monkeypatch.undo()
+    assert notices_for("worker1", alert_id) == 0
+    assert alerts.escalate_due() == 1  # the next tick, in whatever process
+    assert notices_for("worker1", alert_id) == 1
+    clock.advance(timedelta(minutes=5))
+    alerts.escalate_due()
+    assert notices_for("leader1", alert_id) == 1  # and the ladder goes on from there
+
+
+def test_each_rung_is_climbed_once(world):
+    clock.freeze(T0)
+    alert_id = alerts.raise_alert("sos", world.grid1[0]).id
+    assert alerts.advance(alert_id) is False  # not due yet
+    clock.advance(timedelta(minutes=5))
+    results = [alerts.advance(alert_id) for _ in range(3)]  # three schedulers racing
+    assert results == [True, False, False]
+    assert notices_for("leader1", alert_id) == 1

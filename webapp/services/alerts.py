@@ -9,7 +9,7 @@ import uuid as uuidlib
 from datetime import timedelta
 
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import (Alert, AlertEvent, Building, Grid, GridAssignment, Household, User)
@@ -68,22 +68,13 @@ def raise_alert(source, household, severity="high", raised_by=None, note="", loc
     alert = Alert(uuid=alert_uuid or str(uuidlib.uuid4()), recorded_at=recorded_at or now, received_at=now,
                   household_id=household.id, author_id=raised_by.id if raised_by else None, source=source,
                   severity=severity, location=location or location_of(household), note=note or "",
-                  visit_uuid=visit_uuid)
+                  visit_uuid=visit_uuid, level=-1, next_escalation_at=now)
     db.session.add(alert)
     db.session.flush()
     _event(alert, "raised", raised_by, str(SOURCE_LABELS[source]))
     db.session.commit()
-    start_ladder(alert)
+    advance(alert.id)
     return alert
-
-
-def start_ladder(alert):
-    """Tell the first rung now and set the time of the next one (after the alert is committed)."""
-    household = alert.household
-    leader_after, _admin_after = ladder(household.building.grid.community)
-    _notify(alert, 0)
-    alert.next_escalation_at = alert.received_at + timedelta(minutes=leader_after)
-    db.session.commit()
 
 
 def _event(alert, kind, user=None, detail=""):
@@ -91,46 +82,53 @@ def _event(alert, kind, user=None, detail=""):
                               detail=str(detail)[:500], at=utcnow()))
 
 
-def _notify(alert, level):
-    users = responders(alert.household, level)
-    who = (_("网格员"), _("网格长"), _("社区管理员"))[min(level, 2)]
-    _event(alert, "notified" if level == 0 else "escalated", None,
-           _("%(who)s %(n)s人", who=who, n=len(users)))
-    alert.level = level
+def advance(alert_id, now=None):
+    """Climb one rung if it is due: level -1 → 0 tells the grid workers, 0 → 1 the grid leaders,
+    1 → 2 the community admins.
+
+    An alert is stored at level -1 and due at once, so the first rung is on the same
+    durable path as the others: if the process dies before telling anyone, the next
+    tick does it. The climb is a compare-and-set on (level, state) in the same
+    transaction as the inbox notices, so each rung happens once, whichever process
+    gets there first. Pushes go out after the commit."""
+    now = now or utcnow()
+    alert = db.session.get(Alert, alert_id)
+    if alert is None or alert.state != "open" or alert.next_escalation_at is None or alert.next_escalation_at > now:
+        db.session.rollback()
+        return False
+    leader_after, admin_after = ladder(alert.household.building.grid.community)
+    old = alert.level
+    new = old + 1
+    following = {0: alert.received_at + timedelta(minutes=leader_after),
+                 1: alert.received_at + timedelta(minutes=admin_after)}.get(new)
+    claimed = db.session.execute(
+        update(Alert).where(Alert.id == alert.id, Alert.level == old, Alert.state == "open")
+        .values(level=new, next_escalation_at=following).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return False
+    users = responders(alert.household, new)
+    who = (_("网格员"), _("网格长"), _("社区管理员"))[min(new, 2)]
+    _event(alert, "notified" if new == 0 else "escalated", None, _("%(who)s %(n)s人", who=who, n=len(users)))
     title = _("紧急求助") if alert.severity == "high" else _("预警")
     body = f"{alert.location} · {SOURCE_LABELS[alert.source]}"
-    if level:
-        body = _("%(minutes)s分钟无人响应，已升级：", minutes=_elapsed_minutes(alert)) + body
+    if new:
+        body = _("%(minutes)s分钟无人响应，已升级：", minutes=int((now - alert.received_at).total_seconds() // 60)) + body
+    url = f"/alerts/{alert.id}"
+    push.add_notices(users, title, body, url, alert_id=alert.id)
     db.session.commit()
-    push.notify(users, title, body, f"/alerts/{alert.id}", alert_id=alert.id)
-
-
-def _elapsed_minutes(alert):
-    return int((utcnow() - alert.received_at).total_seconds() // 60)
+    push.send_later(users, title, body, url, alert_id=alert.id)
+    return True
 
 
 def escalate_due(now=None):
-    """Escalate every open alert whose time has come. Idempotent; safe to run from several processes."""
+    """Climb every open alert whose time has come. Idempotent; safe in several processes at once."""
     now = now or utcnow()
-    q = select(Alert.id).where(Alert.state == "open", Alert.next_escalation_at.is_not(None),
-                               Alert.next_escalation_at <= now).order_by(Alert.next_escalation_at)
-    done = 0
-    for alert_id in db.session.scalars(q).all():
-        lock = select(Alert).where(Alert.id == alert_id)
-        if db.engine.dialect.name == "postgresql":
-            lock = lock.with_for_update(skip_locked=True)
-        alert = db.session.scalar(lock)
-        if alert is None or alert.state != "open" or alert.next_escalation_at is None \
-                or alert.next_escalation_at > now:
-            db.session.rollback()
-            continue
-        _leader_after, admin_after = ladder(alert.household.building.grid.community)
-        level = alert.level + 1
-        alert.next_escalation_at = alert.received_at + timedelta(minutes=admin_after) if level == 1 else None
-        _notify(alert, level)  # commits
-        done += 1
+    due = db.session.scalars(
+        select(Alert.id).where(Alert.state == "open", Alert.next_escalation_at.is_not(None),
+                               Alert.next_escalation_at <= now).order_by(Alert.next_escalation_at)).all()
     db.session.rollback()
-    return done
+    return sum(1 for alert_id in due if advance(alert_id, now))
 
 
 def acknowledge(alert, user):
@@ -229,7 +227,7 @@ class AlertKind(records.RecordKind):
 
     def row(self, user, clean):
         household = db.session.get(Household, clean["household_id"])
-        return dict(clean, author_id=user.id, state="open", level=0,
+        return dict(clean, author_id=user.id, state="open", level=-1, next_escalation_at=utcnow(),
                     location=" ".join(x for x in (location_of(household), clean["location"]) if x))
 
     def after_store(self, user, stored):
@@ -237,7 +235,7 @@ class AlertKind(records.RecordKind):
             alert = db.session.scalar(select(Alert).where(Alert.uuid == alert_uuid))
             _event(alert, "raised", user, str(SOURCE_LABELS[alert.source]))
             db.session.commit()
-            start_ladder(alert)
+            advance(alert.id)  # tell the workers now; a tick would, if this process died first
 
 
 records.register(AlertKind())

@@ -72,16 +72,25 @@ def unsubscribe(user, endpoint):
     db.session.commit()
 
 
-def notify(user_ids, title, body, url, alert_id=None, urgent=True):
-    """Inbox notices for each user now; pushes to their phones in the background."""
-    user_ids = sorted(set(user_ids))
-    for uid in user_ids:
+def add_notices(user_ids, title, body, url, alert_id=None):
+    """Inbox notices, in the caller's transaction."""
+    for uid in sorted(set(user_ids)):
         db.session.add(Notice(user_id=uid, alert_id=alert_id, title=title, body=body, url=url))
-    db.session.commit()
+
+
+def send_later(user_ids, title, body, url, alert_id=None, urgent=True):
+    """Pushes to the users' phones, in the background (RQ, or a thread)."""
     if user_ids:
         from . import jobs
         payload = {"title": title, "body": body, "url": url, "tag": f"alert-{alert_id}" if alert_id else None}
-        jobs.enqueue("webapp.services.push:fan_out", user_ids, payload, urgent, queue="push")
+        jobs.enqueue("webapp.services.push:fan_out", sorted(set(user_ids)), payload, urgent, queue="push")
+
+
+def notify(user_ids, title, body, url, alert_id=None, urgent=True):
+    """Inbox notices now, pushes in the background."""
+    add_notices(user_ids, title, body, url, alert_id)
+    db.session.commit()
+    send_later(user_ids, title, body, url, alert_id, urgent)
 
 
 def fan_out(user_ids, payload, urgent=True):
