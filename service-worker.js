@@ -42,15 +42,27 @@ function fromCache(request) {
   }).then(function (hit) { return hit || caches.match("/offline"); });
 }
 
+// Network first, but a stairwell's weak signal must not leave the worker staring at a blank
+// page: after a few seconds the stored copy is shown (and refreshed if the network answers).
+var NETWORK_WAIT_MS = 6000;
+
 function networkFirst(request) {
-  return fetch(request).then(function (response) {
+  var network = fetch(request).then(function (response) {
     var type = response.headers.get("Content-Type") || "";
     if (response.ok && !response.redirected && type.indexOf("text/html") === 0) {
       var copy = response.clone();
       caches.open(PAGES).then(function (c) { return c.put(request, copy); });
     }
     return response;
-  }, function () { return fromCache(request); });
+  });
+  var slow = new Promise(function (resolve) {
+    setTimeout(function () {
+      fromCache(request).then(function (hit) {
+        if (hit && hit.url.indexOf("/offline") === -1) resolve(hit);
+      });
+    }, NETWORK_WAIT_MS);
+  });
+  return Promise.race([network, slow]).catch(function () { return fromCache(request); });
 }
 
 self.addEventListener("fetch", function (event) {

@@ -147,3 +147,44 @@ def test_household_answers_a_fragment_to_htmx(as_user, world):
         assert "HX-Request" in response.headers["Vary"]
     shell = worker.get("/shell").get_data(as_text=True)
     assert "<!--linli-main-->" in shell and 'data-user="' in shell
+
+
+def test_admin_assignments_change_what_a_worker_sees(as_user, world):
+    admin = as_user("admin")
+    g2 = world.grids[1]
+    response = admin.post("/admin/users/new", data={
+        "csrf_token": admin.csrf, "username": "worker9", "name": "新网格员", "role": "worker",
+        "password": "short"})
+    assert response.status_code == 400 and "密码至少8位" in response.get_data(as_text=True)
+    response = admin.post("/admin/users/new", data={
+        "csrf_token": admin.csrf, "username": "worker9", "name": "新网格员", "role": "worker",
+        "password": "long-enough-1", "grid": [str(world.grids[0].id)]})
+    assert response.status_code == 302
+    from webapp.models import User
+    user = db.session.scalar(select(User).where(User.username == "worker9"))
+    from .conftest import login
+    client = admin.application.test_client()
+    login(client, "worker9", "long-enough-1")
+    assert client.get(f"/households/{world.grid2[0].id}").status_code == 404
+    response = admin.post(f"/admin/users/{user.id}/edit", data={
+        "csrf_token": admin.csrf, "name": "新网格员", "role": "worker", "active": "1", "grid": [str(g2.id)]})
+    assert response.status_code == 302
+    assert client.get(f"/households/{world.grid2[0].id}").status_code == 200
+    assert client.get(f"/households/{world.grid1[0].id}").status_code == 404
+
+
+def test_admin_creates_grids_and_buildings_with_codes(as_user, world):
+    admin = as_user("admin")
+    admin.post("/admin/grids", data={"csrf_token": admin.csrf, "name": "第5网格"})
+    from webapp.models import Building, Grid
+    grid = db.session.scalar(select(Grid).where(Grid.name == "第5网格"))
+    assert grid.code == world.grids[0].community.code + "005"
+    admin.post("/admin/grids", data={"csrf_token": admin.csrf, "name": "第5网格-1微网格", "parent_id": grid.id})
+    micro = db.session.scalar(select(Grid).where(Grid.name == "第5网格-1微网格"))
+    assert micro.code == grid.code + "01" and micro.parent_id == grid.id
+    ok = admin.post("/admin/buildings/new", data={"csrf_token": admin.csrf, "grid_id": micro.id, "name": "99栋",
+                                                  "address": "翠城路99号"})
+    assert ok.status_code == 302
+    dup = admin.post("/admin/buildings/new", data={"csrf_token": admin.csrf, "grid_id": micro.id, "name": "99栋"})
+    assert dup.status_code == 400 and "同名楼栋" in dup.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Building.id)).where(Building.name == "99栋")) == 1

@@ -81,9 +81,14 @@ def test_form_errors_are_in_chinese_and_write_nothing(as_user, world):
     worker = as_user("worker1")
     h = world.grid1[0]
     response = worker.post(f"/households/{h.id}/visits", data={
-        "csrf_token": worker.csrf, "uuid": str(uuid.uuid4()), "mode": "door", "occurred_at": "昨天"})
-    assert response.status_code == 400 and "时间格式不正确" in response.get_data(as_text=True)
+        "csrf_token": worker.csrf, "uuid": str(uuid.uuid4()), "mode": "phone", "occurred_at": "昨天",
+        "safety": "concern", "safety_note": "燃气味道", "needs": ["medical"], "note": "需要再来"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "时间格式不正确" in html
     assert count() == 0
+    # nothing typed is lost: the form comes back as it was sent
+    assert 'value="phone" checked' in html and "燃气味道" in html and "需要再来" in html
+    assert 'value="medical" checked' in html and 'name="safety" value="concern" checked' in html
 
 
 def test_another_users_uuid_is_a_conflict(as_user, world):

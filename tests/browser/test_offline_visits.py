@@ -194,3 +194,18 @@ def test_records_waiting_more_than_three_days_are_warned_about(persistent, live,
     warning.wait_for(state="visible")
     assert "超过3天未同步" in warning.inner_text()
     assert page.evaluate("navigator.storage.persisted !== undefined")
+
+
+def test_background_sync_sends_with_no_page_open(persistent, live, world):
+    """Back online, the browser's `sync` event lets the service worker send the outbox by itself."""
+    worker_id = world.users["worker1"].id
+    ctx = persistent(**CTX)
+    page = start(ctx, live, "worker1")
+    page.goto(live.url + f"/households/{world.grid1[0].id}")
+    controlled(page)
+    ctx.set_offline(True)
+    log_visit(page, "后台同步")
+    page.goto("about:blank")  # no Linli page runs any more: only the service worker can send it
+    assert visits_by(worker_id) == 0
+    ctx.set_offline(False)
+    wait_for(lambda: visits_by(worker_id) == 1, timeout=60, message="the visit sent by the service worker")

@@ -216,6 +216,24 @@ def export_rows(community_id):
                "是" if v.urgent else "", v.note, v.amends or ""]
 
 
+def form_values(visit=None, form=None):
+    """What the visit form shows: a new visit, a correction of `visit`, or a refused `form` as typed."""
+    if form is not None:
+        return {"mode": form.get("mode") or "door", "occurred_at": form.get("occurred_at") or local_now_input(),
+                "seen": {int(v) for v in form.getlist("residents_seen") if v.isdigit()},
+                "checks": {k: {"ok": form.get(k) != "concern", "note": form.get(f"{k}_note", "")} for k in CHECKS},
+                "needs": form.getlist("needs"), "follow_up_due": form.get("follow_up_due", ""),
+                "urgent": bool(form.get("urgent")), "note": form.get("note", "")}
+    if visit is not None:
+        return {"mode": visit.mode, "occurred_at": (visit.occurred_at + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M"),
+                "seen": set(visit.residents_seen), "checks": visit.checks, "needs": visit.needs,
+                "follow_up_due": visit.follow_up_due.isoformat() if visit.follow_up_due else "",
+                "urgent": visit.urgent, "note": visit.note}
+    return {"mode": "door", "occurred_at": local_now_input(), "seen": set(),
+            "checks": {k: {"ok": True, "note": ""} for k in CHECKS}, "needs": [], "follow_up_due": "",
+            "urgent": False, "note": ""}
+
+
 def local_now_input():
     """Now in Beijing time, as a datetime-local input wants it."""
     return (utcnow() + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")

@@ -18,8 +18,9 @@ def today():
     return render_template("visits/today.html", entries=entries)
 
 
-def visit_form_context(error=None, amends=None):
-    return dict(error=error, amends=amends, new_uuid=str(uuid.uuid4()), now_local=visits.local_now_input(),
+def visit_form_context(error=None, amends=None, form=None):
+    return dict(error=error, amends=amends, v=visits.form_values(amends, form),
+                new_uuid=form.get("uuid") if form is not None else str(uuid.uuid4()),
                 modes=visits.MODE_LABELS, checks=visits.CHECK_LABELS, needs=visits.NEED_LABELS)
 
 
@@ -42,7 +43,7 @@ def create(household_id):
     if answer["status"] != "stored":
         amends = visits.get_visit(current_user, payload.get("amends")) if payload.get("amends") else None
         return render_template("visits/new.html", household=household,
-                               **visit_form_context(answer["reason"], amends)), 400
+                               **visit_form_context(answer["reason"], amends, request.form)), 400
     return redirect(url_for("registry.household", household_id=household.id, saved=answer["uuid"]))
 
 

@@ -90,7 +90,7 @@
     var d = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
     return d.toISOString().slice(0, 16);
   }
-  document.querySelectorAll("input[data-now]").forEach(function (el) { if (!el.form.querySelector("[name=amends]")) el.value = nowLocal(); });
+  document.querySelectorAll("input[data-now]").forEach(function (el) { el.value = nowLocal(); });
   document.querySelectorAll("form[data-outbox]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
