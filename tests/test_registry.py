@@ -7,7 +7,6 @@ from webapp.extensions import db
 from webapp.models import Household, Residency, Resident
 from webapp.services import demo, identity, registry, scope
 
-from .conftest import small_demo
 
 
 def test_worker_sees_own_grid_in_chinese_and_404_elsewhere(as_user, world):

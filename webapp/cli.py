@@ -35,7 +35,7 @@ def register(app):
         try:
             accounts.create_user(community, username, name, role, password, phone=phone, grids=grids)
         except accounts.AccountError as exc:
-            raise click.ClickException(str(exc))
+            raise click.ClickException(str(exc)) from None
         db.session.commit()
         click.echo(f"created {username} ({role})")
 
@@ -52,7 +52,7 @@ def register(app):
         try:
             clean, errors = importer.validate(community.id, importer.read_rows(path, data))
         except importer.ImportFileError as exc:
-            raise click.ClickException(str(exc))
+            raise click.ClickException(str(exc)) from None
         for e in errors:
             click.echo(f"row {e['row']} {e['name']}: {'；'.join(e['reasons'])}", err=True)
         if errors and not only_valid:

@@ -11,7 +11,7 @@ from webapp.models import Alert
 from webapp.services import alerts
 
 from .conftest import sign_in
-from .test_offline_visits import CTX, controlled, start
+from .test_offline_visits import CTX, start
 
 
 def test_push_shows_a_notification_and_click_opens_the_alert(persistent, live, world):

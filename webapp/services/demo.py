@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from werkzeug.security import generate_password_hash
 
 from ..extensions import db
-from ..models import Building, Community, Grid, Household, Residency, Resident, User, resident_categories
+from ..models import Building, Community, Household, Residency, Resident, resident_categories
 from . import accounts, identity, registry
 from .clock import utcnow
 

@@ -1,7 +1,6 @@
 from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ...access import ANY_USER, allow, public
