@@ -144,6 +144,8 @@ def test_household_answers_a_fragment_to_htmx(as_user, world):
     assert 'id="visit-form"' in fragment.get_data(as_text=True)
     for response in (full, fragment):
         assert "HX-Request" in response.headers["Vary"]
+    restore = worker.get(f"/households/{h.id}", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.get_data(as_text=True)  # htmx restoring history gets the whole page
     shell = worker.get("/shell").get_data(as_text=True)
     assert "<!--linli-main-->" in shell and 'data-user="' in shell
 

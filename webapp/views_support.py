@@ -106,6 +106,12 @@ def install(app):
         return render_template("errors/400.html", reason=_("页面已过期，请返回刷新后重试。")), 400
 
 
+def wants_fragment():
+    """An htmx request for part of a page (not htmx restoring history, which needs the whole page)."""
+    from .extensions import htmx
+    return bool(htmx) and not htmx.history_restore_request
+
+
 def role_names():
     return {
         "admin": _("社区管理员"),

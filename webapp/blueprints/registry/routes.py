@@ -2,7 +2,8 @@ from flask import render_template, request
 from flask_login import current_user
 
 from ...access import REGISTRY, allow
-from ...extensions import db, htmx
+from ...extensions import db
+from ...views_support import wants_fragment
 from ...services import registry, scope, visits
 from ..visits.routes import visit_form_context
 from . import bp
@@ -49,7 +50,7 @@ def household(household_id):
     registry.audit(current_user, "view", f"household:{household.id}")
     db.session.commit()
     # The same URL answers a fragment to htmx (and to 准备离线, which stores fragments) and a page otherwise.
-    template = "registry/_household.html" if htmx else "registry/household.html"
+    template = "registry/_household.html" if wants_fragment() else "registry/household.html"
     return render_template(template, household=household, aged=_aged_category(),
                            visits=visits.for_household(household), labels=visits,
                            **visit_form_context())
@@ -60,7 +61,7 @@ def household(household_id):
 def search():
     term = request.args.get("q", "")
     results = registry.search(current_user, term)
-    template = "registry/_results.html" if htmx else "registry/search.html"
+    template = "registry/_results.html" if wants_fragment() else "registry/search.html"
     return render_template(template, q=term, households=results, aged=_aged_category())
 
 
