@@ -77,21 +77,10 @@ self.addEventListener("fetch", function (event) {
   }
 });
 
-function tellPages(message) {
-  return self.clients.matchAll({ includeUncontrolled: true }).then(function (list) {
-    list.forEach(function (c) { c.postMessage(message); });
-  });
-}
-
-// Back online: the browser fires `sync`; a rejection makes it try again later.
+// Back online: the browser fires `sync`; a rejection makes it try again later. Pages hear of
+// the changes through the outbox's BroadcastChannel.
 self.addEventListener("sync", function (event) {
-  if (event.tag === "linli-outbox") {
-    event.waitUntil(self.Outbox.sync().then(function (r) { return tellPages({ type: "synced", result: r }); }));
-  }
-});
-
-self.addEventListener("message", function (event) {
-  if (event.data && event.data.type === "sync") event.waitUntil(self.Outbox.sync().catch(function () {}));
+  if (event.tag === "linli-outbox") event.waitUntil(self.Outbox.sync());
 });
 
 // Web Push: show the notice; clicking it opens the alert.

@@ -214,3 +214,22 @@ def test_each_rung_is_climbed_once(world):
     results = [alerts.advance(alert_id) for _ in range(3)]  # three schedulers racing
     assert results == [True, False, False]
     assert notices_for("leader1", alert_id) == 1
+
+
+def test_urgent_visit_whose_alert_failed_is_raised_by_the_sweep(as_user, world, monkeypatch):
+    worker = as_user("worker1")
+    rec = {"uuid": str(uuid.uuid4()), "kind": "visit", "recorded_at": "2026-11-20T02:00:00Z",
+           "payload": {"household_id": world.grid1[0].id, "mode": "door", "occurred_at": "2026-11-20T10:00",
+                       "urgent": "1"}}
+
+    def down(*_a, **_k):
+        raise RuntimeError("push queue unreachable")
+    monkeypatch.setattr(alerts, "raise_alert", down)
+    answer = worker.post("/api/sync", json={"records": [rec]}, headers={"X-CSRFToken": worker.csrf}).json
+    assert answer["results"][0]["status"] == "stored"  # the visit is stored and answered so
+    monkeypatch.undo()
+    assert db.session.scalar(select(Alert).where(Alert.visit_uuid == rec["uuid"])) is None
+    scheduler.tick()
+    assert db.session.scalar(select(func.count(Alert.id)).where(Alert.visit_uuid == rec["uuid"])) == 1
+    scheduler.tick()
+    assert db.session.scalar(select(func.count(Alert.id)).where(Alert.visit_uuid == rec["uuid"])) == 1

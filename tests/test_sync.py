@@ -225,3 +225,20 @@ def test_visits_export(as_user, world):
     xlsx = admin.get("/admin/visits/export.xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert worker.get("/admin/visits/export.csv").status_code == 404
+
+
+def test_concurrent_duplicate_is_answered_on_its_own_terms(as_user, world, monkeypatch):
+    """Another request stored a UUID between this batch's check and its insert: the batch falls back
+    to one insert at a time, answers the duplicate as stored, and stores the rest."""
+    worker = as_user("worker1")
+    raced, fresh = visit(world.grid1[0].id), visit(world.grid1[1].id)
+    theirs = visit(world.grid1[2].id)
+    assert sync(worker, [raced]).json["results"][0]["status"] == "stored"
+    assert sync(as_user("leader1"), [theirs]).json["results"][0]["status"] == "stored"
+    never = lambda column, values: column.in_([])  # noqa: E731  (the check sees nothing: the race)
+    monkeypatch.setattr(records, "one_of", never)
+    answers = sync(worker, [raced, fresh, theirs]).json["results"]
+    monkeypatch.undo()
+    assert [a["status"] for a in answers] == ["stored", "stored", "rejected"]
+    assert answers[2]["code"] == "conflict"
+    assert count() == 3

@@ -10,9 +10,10 @@ from datetime import timedelta
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import (Alert, AlertEvent, Building, Grid, GridAssignment, Household, User)
+from ..models import Alert, AlertEvent, Building, Grid, GridAssignment, Household, User, Visit
 from . import push, records, scope
 from .clock import utcnow
 
@@ -245,7 +246,26 @@ def from_urgent_visits(user, stored):
     """An urgent visit raises an alert (once per visit)."""
     for visit_uuid, clean in stored:
         if clean.get("urgent"):
-            exists = db.session.scalar(select(Alert.id).where(Alert.visit_uuid == visit_uuid))
-            if not exists:
-                raise_alert("visit", db.session.get(Household, clean["household_id"]), raised_by=user,
-                            note=clean.get("note", ""), visit_uuid=visit_uuid)
+            _alert_for_visit(visit_uuid, clean["household_id"], user, clean.get("note", ""))
+
+
+def _alert_for_visit(visit_uuid, household_id, user, note):
+    if db.session.scalar(select(Alert.id).where(Alert.visit_uuid == visit_uuid)):
+        return
+    try:
+        raise_alert("visit", db.session.get(Household, household_id), raised_by=user, note=note,
+                    visit_uuid=visit_uuid)
+    except IntegrityError:  # raised meanwhile by another process (visit_uuid is unique)
+        db.session.rollback()
+
+
+def sweep_urgent_visits(days=7):
+    """Urgent visits of the last days that have no alert yet (the process died in between)."""
+    since = utcnow() - timedelta(days=days)
+    missing = db.session.execute(
+        select(Visit.uuid, Visit.household_id, Visit.author_id, Visit.note)
+        .outerjoin(Alert, Alert.visit_uuid == Visit.uuid)
+        .where(Visit.urgent.is_(True), Visit.received_at >= since, Alert.id.is_(None))).all()
+    for visit_uuid, household_id, author_id, note in missing:
+        _alert_for_visit(visit_uuid, household_id, db.session.get(User, author_id), note)
+    return len(missing)

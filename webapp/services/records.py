@@ -10,6 +10,7 @@ acknowledges nothing that was not stored.
 A new kind of record is a small addition: a model with the FieldRecord
 columns, and a RecordKind subclass (validator and row builder) registered here.
 """
+import logging
 import uuid as uuidlib
 from datetime import datetime, timedelta
 
@@ -22,6 +23,7 @@ from . import scope
 from .clock import utcnow
 
 KINDS = {}
+log = logging.getLogger(__name__)
 
 
 class Rejected(ValueError):
@@ -172,7 +174,11 @@ def _ingest_kind(user, kind, items, answers):
     for i, rec_uuid, _row, _clean in stored:
         answers[i] = _result(rec_uuid, kind.name)
     if stored:
-        kind.after_store(user, [(rec_uuid, clean) for _i, rec_uuid, _row, clean in stored])
+        try:
+            kind.after_store(user, [(rec_uuid, clean) for _i, rec_uuid, _row, clean in stored])
+        except Exception:  # the records are stored and answered so; the scheduler's sweeps finish the rest
+            db.session.rollback()
+            log.exception("after_store of %s failed", kind.name)
 
 
 def _conflict(rec_uuid, kind):

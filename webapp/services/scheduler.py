@@ -23,6 +23,7 @@ _started = set()
 def tick():
     from ..models import Community
     from . import alerts
+    alerts.sweep_urgent_visits()
     escalated = alerts.escalate_due()
     now = utcnow()
     raised = 0
