@@ -8,15 +8,14 @@ from .models import User
 from .services import identity, registry, scope
 from .services.clock import utcnow
 
-# Strings the browser's scripts show, taken from the catalogue like all UI text.
+
 def js_strings():
+    """Strings the browser's scripts show, taken from the catalogue like all UI text."""
     return {
         "saved": _("已保存在本机，联网后自动同步"),
         "waiting": _("待同步"),
-        "synced": _("已同步"),
         "stuck": _("未被接受"),
         "offline": _("离线中"),
-        "online": _("已联网"),
         "preparing": _("正在准备离线数据…"),
         "prepared": _("离线数据已准备好"),
         "prepareFailed": _("准备离线失败，请联网后重试"),
