@@ -87,7 +87,9 @@ def test_inbox_marks_read(as_user, world):
     alerts.raise_alert("worker", world.grid1[0], raised_by=world.users["leader1"])
     worker = as_user("worker1")
     assert push.unread_count(world.users["worker1"]) == 1
+    assert "1条新通知" in worker.get("/today").get_data(as_text=True)  # the header tells every page
     assert "新" in worker.get("/inbox").get_data(as_text=True)
+    assert "新通知" not in worker.get("/today").get_data(as_text=True)
     db.session.expire_all()
     assert push.unread_count(world.users["worker1"]) == 0
     assert db.session.scalar(select(func.count(Notice.id))) >= 1

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from .extensions import db, login_manager
 from .models import User
-from .services import identity, registry, scope
+from .services import identity, push, registry, scope
 from .services.clock import utcnow
 
 
@@ -63,6 +63,7 @@ def install(app):
             "elder": bool(user and user.role == "resident") or request.cookies.get("elder") == "1",
             "role_names": role_names(),
             "get_locale": get_locale,
+            "unread_notices": lambda: push.unread_count(user) if user else 0,
             "care_labels": registry.care_labels,
             "now_iso": utcnow().isoformat(timespec="seconds") + "Z",
         }
