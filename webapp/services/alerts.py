@@ -47,7 +47,7 @@ def _grid_chain(household):
 def responders(household, level):
     """Who is told at each rung: 0 the grid workers, 1 the grid leaders, 2 the community admins."""
     if level >= 2:
-        community_id = db.session.get(Grid, _grid_chain(household)[0]).community_id
+        community_id = household.building.grid.community_id
         return list(db.session.scalars(select(User.id).where(
             User.community_id == community_id, User.role == "admin", User.active.is_(True))))
     role = "worker" if level == 0 else "leader"

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import GridAssignment, Household, Invitation, Residency, Resident, User
+from ..models import Household, Invitation, User
 from . import accounts, alerts, scope
 from .clock import utcnow
 
@@ -54,18 +54,10 @@ def home(user):
     hid = scope.own_household_id(user)
     household = db.session.get(Household, hid) if hid else None
     workers = []
-    if household is not None:
-        chain = alerts._grid_chain(household)
+    if household is not None:  # the same people an alert from this household goes to first
         workers = db.session.scalars(
-            select(User).join(GridAssignment, GridAssignment.user_id == User.id)
-            .where(GridAssignment.grid_id.in_(chain), User.role == "worker", User.active.is_(True))
-            .order_by(User.id).distinct()).all()
+            select(User).where(User.id.in_(alerts.responders(household, 0))).order_by(User.id)).all()
     recent = db.session.scalars(alerts.visible(user).where(alerts.Alert.source == "sos")
                                 .order_by(alerts.Alert.id.desc()).limit(3)).all()
     return household, workers, recent
 
-
-def household_residents(household):
-    return db.session.scalars(
-        select(Resident).join(Residency).where(Residency.household_id == household.id,
-                                               Residency.end_date.is_(None))).all()

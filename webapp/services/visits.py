@@ -204,8 +204,9 @@ def export_rows(community_id):
          .order_by(Visit.occurred_at))
     yield ["UUID", "住户", "走访方式", "走访时间", "记录时间", "接收时间", "网格员", "见到的居民",
            *[str(CHECK_LABELS[c]) for c in CHECKS], "需求", "跟进日期", "紧急", "备注", "更正记录"]
-    names = dict(db.session.execute(select(registry.Resident.id, registry.Resident.name)).all())
-    users = dict(db.session.execute(select(User.id, User.name)).all())
+    names = dict(db.session.execute(select(registry.Resident.id, registry.Resident.name)
+                                    .where(registry.Resident.community_id == community_id)).all())
+    users = dict(db.session.execute(select(User.id, User.name).where(User.community_id == community_id)).all())
     for v, h, b in db.session.execute(q):
         yield [v.uuid, f"{b.name}{h.unit}-{h.room}", str(MODE_LABELS[v.mode]), _fmt(v.occurred_at),
                _fmt(v.recorded_at), _fmt(v.received_at), users.get(v.author_id, v.author_id),

@@ -23,11 +23,11 @@ def home(sent=None, status=200):
 @allow("resident")
 def sos():
     """One button: the alert goes through the same record path as everything else."""
-    household, _w, _r = residents.home(current_user)
-    if household is None:
+    household_id = scope.own_household_id(current_user)
+    if household_id is None:
         abort(404)
     answer = ingest_one(current_user, "alert", request.form.get("uuid") or str(uuid.uuid4()),
-                        {"household_id": household.id, "source": "sos", "severity": "high",
+                        {"household_id": household_id, "source": "sos", "severity": "high",
                          "location": request.form.get("location") or ""})
     return home(sent=answer, status=200 if answer["status"] == "stored" else 400)
 
@@ -36,7 +36,7 @@ def sos():
 @allow(*REGISTRY)
 def invite(household_id):
     household = scope.household_or_404(current_user, household_id)
-    members = {r.id: r for r in residents.household_residents(household)}
+    members = {link.resident.id: link.resident for link in household.current_residencies}
     if request.method == "GET":
         return render_template("resident/invite_form.html", household=household, members=members.values())
     resident_id = request.form.get("resident_id", type=int)
