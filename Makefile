@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 FLASK := FLASK_APP=webapp $(BIN)/flask
 HTMX := webapp/static/vendor/htmx.min.js
 CATALOG := webapp/translations/en/LC_MESSAGES/messages.mo
-PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/linli_test
 REDIS ?= redis://127.0.0.1:6379/0
 
-.PHONY: run setup test test-sqlite test-postgres chromium db bench worker clean messages
+# The production stack: PostgreSQL and Redis must be reachable (DATABASE_URL, REDIS_URL, SECRET_KEY set).
+WORKERS ?= 2
+
+.PHONY: prod run setup test test-sqlite test-postgres chromium db reset-demo bench load worker clean messages
 
 run: setup db
 	@echo "Linli on http://127.0.0.1:5000 — demo accounts above, password linli-demo"
@@ -35,6 +38,13 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 
+# Back to a fresh demo: the SQLite database in instance/ is deleted and seeded again (the secret
+# key stays, so nothing else changes). Stop the server first (Ctrl+C where `make run` runs).
+reset-demo: setup
+	@if [ -n "$$DATABASE_URL" ]; then echo "DATABASE_URL is set: reset-demo only resets the SQLite demo in instance/"; exit 1; fi
+	rm -f instance/linli.sqlite instance/linli.sqlite-wal instance/linli.sqlite-shm
+	$(MAKE) --no-print-directory db
+
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
@@ -49,10 +59,22 @@ test-sqlite:
 
 test-postgres:
 	@echo "== suite on PostgreSQL, RQ on Redis =="
-	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python tools/pg_testdb.py $(PG_URL)
+	env -u DATABASE_URL TEST_DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench.run_all
+
+# The load test (locust, the `load` extra): a simulated field day against the production stack.
+load: setup
+	$(BIN)/pip install -q -e '.[load]'
+	$(BIN)/python -m bench.load --profile
+
+prod: setup
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" -a -n "$$SECRET_KEY" || { echo "set DATABASE_URL, REDIS_URL and SECRET_KEY"; exit 2; }
+	$(FLASK) db upgrade
+	$(FLASK) linli-keys
+	$(BIN)/honcho start -f Procfile -c worker=$(WORKERS)
 
 worker: setup
 	REDIS_URL=$${REDIS_URL:-$(REDIS)} $(FLASK) linli-worker
@@ -60,7 +82,7 @@ worker: setup
 # Extract UI text into the catalogue (then translate webapp/translations/en/...po).
 messages: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot .
-	$(BIN)/pybabel update -q -i webapp/translations/messages.pot -d webapp/translations -l en
+	$(BIN)/pybabel -q update -i webapp/translations/messages.pot -d webapp/translations -l en
 
 clean:
 	rm -rf $(VENV) node_modules $(dir $(HTMX)) instance

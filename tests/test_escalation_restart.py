@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Notice, User
-from webapp.services import alerts, clock
+from webapp import clock
+from webapp.services import alerts
 
 from .livesrv import free_port
 
@@ -47,7 +48,6 @@ class Worker:
                 except requests.RequestException:
                     time.sleep(0.2)
             raise AssertionError(open(self.log_path).read()[-2000:])
-        time.sleep(1.5)
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -85,25 +85,37 @@ def test_restart_mid_ladder_still_escalates_on_time(app, world, tmp_path, monkey
         from rq import Queue
         for name in ("alerts", "push", "default"):
             Queue(name, connection=Redis.from_url(os.environ["REDIS_URL"])).empty()
+    # Canary alerts, raised earlier or later than the one watched, whose rungs fall due at the
+    # moments the test checks that nothing happened too early or twice: seeing a canary climb
+    # proves the worker ticked at that time, so the negative checks wait on an event, not a sleep.
+    canaries = {}
+    for name, offset, household in (("3min", -timedelta(minutes=2), world.grid1[1]),
+                                     ("4min50", -timedelta(seconds=10), world.grid1[2]),
+                                     ("15min10", timedelta(seconds=10), world.grid1[3])):
+        set_time(T0 + offset)
+        canaries[name] = alerts.raise_alert("sos", household).id
+    set_time(T0)
     alert_id = alerts.raise_alert("sos", world.grid1[0]).id
+    log = lambda: open(tmp_path / "worker.log").read()[-3000:]  # noqa: E731
     worker = Worker(app, clock_file, tmp_path / "worker.log")
     worker.start()
     try:
         set_time(T0 + timedelta(minutes=3))
-        time.sleep(1.5)
+        assert wait_until(lambda: notices("leader1", canaries["3min"]) == 1), log()
         assert notices("leader1", alert_id) == 0
         worker.kill()  # mid-ladder
         set_time(T0 + timedelta(minutes=4, seconds=50))
         worker.start()
-        time.sleep(1)
+        assert wait_until(lambda: notices("leader1", canaries["4min50"]) == 1), log()
         assert notices("leader1", alert_id) == 0  # not early
         set_time(T0 + timedelta(minutes=5))
-        assert wait_until(lambda: notices("leader1", alert_id) == 1), open(tmp_path / "worker.log").read()[-3000:]
+        assert wait_until(lambda: notices("leader1", alert_id) == 1), log()
         worker.kill()
         worker.start()
         set_time(T0 + timedelta(minutes=15))
-        assert wait_until(lambda: notices("admin", alert_id) == 1), open(tmp_path / "worker.log").read()[-3000:]
-        time.sleep(1)
+        assert wait_until(lambda: notices("admin", alert_id) == 1), log()
+        set_time(T0 + timedelta(minutes=15, seconds=10))
+        assert wait_until(lambda: notices("admin", canaries["15min10"]) == 1), log()  # a later tick ran
         assert notices("leader1", alert_id) == 1 and notices("admin", alert_id) == 1  # exactly once
     finally:
         if worker.proc and worker.proc.poll() is None:

@@ -156,7 +156,7 @@ def test_admin_assignments_change_what_a_worker_sees(as_user, world):
     response = admin.post("/admin/users/new", data={
         "csrf_token": admin.csrf, "username": "worker9", "name": "新网格员", "role": "worker",
         "password": "short"})
-    assert response.status_code == 400 and "密码至少8位" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "密码至少10位" in response.get_data(as_text=True)
     response = admin.post("/admin/users/new", data={
         "csrf_token": admin.csrf, "username": "worker9", "name": "新网格员", "role": "worker",
         "password": "long-enough-1", "grid": [str(world.grids[0].id)]})

@@ -8,7 +8,8 @@ from sqlalchemy import delete, func, select
 
 from webapp.extensions import db
 from webapp.models import Visit
-from webapp.services import clock, records
+from webapp import clock
+from webapp.services import records
 
 
 @pytest.fixture(autouse=True)
@@ -128,18 +129,22 @@ def test_whole_request_errors_are_clear_json(app, as_user, world):
     assert big.status_code == 413 and "最多" in big.json["message"]
     no_csrf = worker.post("/api/sync", json={"records": [visit(world.grid1[0].id)]})
     assert no_csrf.status_code == 400 and no_csrf.json["error"] == "csrf"
-    anonymous = app.test_client().post("/api/sync", json={"records": []})
-    assert anonymous.status_code in (400, 401) and anonymous.is_json
+    anonymous = app.test_client().post("/api/sync", json={"records": [visit(world.grid1[0].id)]})
+    assert anonymous.status_code == 400 and anonymous.json["error"] == "csrf"  # no session, so no token
     assert count() == 0
 
 
 def test_expired_session_answers_401_and_keeps_nothing(app, as_user, world):
-    worker = as_user("worker1")
-    token = worker.csrf
-    worker.post("/logout", data={"csrf_token": token})  # ends the session everywhere
-    response = sync(worker, [visit(world.grid1[0].id)])
-    assert response.status_code in (400, 401) and response.is_json
+    """The phone still holds its cookie and a valid CSRF token, but the session was ended
+    (signed out on another device): 401, so the phone asks to sign in; nothing stored."""
+    phone = as_user("worker1")
+    desktop = as_user("worker1")
+    desktop.post("/logout", data={"csrf_token": desktop.csrf})  # ends worker1's sessions everywhere
+    response = sync(phone, [visit(world.grid1[0].id)])
+    assert response.status_code == 401, response.get_data(as_text=True)[:300]
+    assert response.json["error"] == "unauthenticated" and response.json["message"]
     assert count() == 0
+    assert phone.get("/api/session").status_code == 401
 
 
 def test_session_endpoint_gives_user_and_token(as_user, world):
@@ -191,6 +196,16 @@ def test_time_far_in_future_is_refused(as_user, world):
     assert answer["status"] == "rejected" and "时间不合理" in answer["reason"]
 
 
+def test_a_recorded_at_ahead_of_the_server_is_stored_as_the_receive_time(as_user, world):
+    """A phone whose clock runs hours fast: the record is stored, stamped no later than it arrived."""
+    worker = as_user("worker1")
+    rec = visit(world.grid1[0].id)
+    rec["recorded_at"] = (clock.utcnow() + timedelta(hours=20)).isoformat() + "Z"
+    assert sync(worker, [rec]).json["results"][0]["status"] == "stored"
+    row = db.session.scalar(select(Visit).where(Visit.uuid == rec["uuid"]))
+    assert row.recorded_at == row.received_at <= clock.utcnow()
+
+
 def test_openapi_documents_every_kind_with_an_example(client):
     doc = client.get("/api/openapi.json").json
     assert doc["openapi"].startswith("3.")
@@ -201,15 +216,21 @@ def test_openapi_documents_every_kind_with_an_example(client):
 
 
 def test_openapi_examples_are_accepted(as_user, world):
-    """Each kind's documented example, aimed at a household in scope, is stored."""
-    worker = as_user("worker1")
+    """Each kind's documented example, aimed at a household in scope, is stored (by a resident, about
+    their own household, for the kinds residents make)."""
+    from webapp.services import scope
+    worker, resident = as_user("worker1"), as_user("resident1")
     for kind in records.KINDS.values():
+        if "household_id" not in kind.example["payload"]:
+            continue  # meal kinds: tests/test_meals.py
         rec = json.loads(json.dumps(kind.example))
-        rec["payload"]["household_id"] = world.grid1[0].id
+        by_resident = "resident" in kind.roles
+        rec["payload"]["household_id"] = scope.own_household_id(world.users["resident1"]) if by_resident \
+            else world.grid1[0].id
         rec["payload"].pop("residents_seen", None)
         rec["payload"]["occurred_at"] = "2026-11-20T10:00"
         rec["recorded_at"] = "2026-11-20T02:00:00Z"
-        answer = sync(worker, [rec]).json["results"][0]
+        answer = sync(resident if by_resident else worker, [rec]).json["results"][0]
         assert answer["status"] == "stored", answer
 
 

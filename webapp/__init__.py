@@ -1,33 +1,55 @@
 """邻里 Linli: the application factory."""
 import os
-import secrets
 
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
+from . import localtime, locales
 from .config import Config, _database_url
-from .extensions import babel, csrf, db, htmx, login_manager, migrate
-
-
-def _instance_secret(app, name, length=32):
-    path = os.path.join(app.instance_path, name)
-    if os.path.exists(path):
-        with open(path) as f:
-            return f.read().strip()
-    value = secrets.token_hex(length)
-    with open(path, "w") as f:
-        f.write(value)
-    os.chmod(path, 0o600)
-    return value
+from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
 
 def select_locale():
     if not has_request_context():
-        return "zh_Hans"
+        return locales.default()
     lang = request.args.get("lang") or session.get("lang")
     if not lang and current_user and current_user.is_authenticated:
         lang = current_user.locale
-    return lang if lang in ("zh_Hans", "en") else "zh_Hans"
+    return lang if locales.supported(lang) else locales.default()
+
+
+def select_timezone():
+    """Times on pages are in the signed-in user's community's timezone."""
+    community = None
+    if has_request_context() and current_user and current_user.is_authenticated:
+        community = current_user.community
+    return localtime.zone_name(community)
+
+
+def _trust_proxies(app):
+    """werkzeug's ProxyFix with TRUSTED_PROXIES hops (read per request; 0 trusts no header)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+    flask_app = app.wsgi_app
+
+    def inner(environ, start_response):
+        """Over HTTPS every cookie is Secure (session and remember-me are set after all
+        after_request handlers, so this is done on the way out)."""
+        if environ.get("wsgi.url_scheme") != "https":
+            return flask_app(environ, start_response)
+
+        def secure_start(status, headers, exc_info=None):
+            headers = [(k, v + "; Secure" if k.lower() == "set-cookie" and "; Secure" not in v else v)
+                       for k, v in headers]
+            return start_response(status, headers, exc_info)
+        return flask_app(environ, secure_start)
+
+    def middleware(environ, start_response):
+        hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+        if hops > 0:
+            return ProxyFix(inner, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)(environ, start_response)
+        return inner(environ, start_response)
+
+    app.wsgi_app = middleware
 
 
 def create_app(test_config=None, instance_path=None):
@@ -38,7 +60,11 @@ def create_app(test_config=None, instance_path=None):
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(app, "secret_key")
+        from .ops.secrets import instance_secret
+        app.config["SECRET_KEY"] = instance_secret(app, "secret_key")
+    # Several processes must share the rate-limit counts: Redis whenever the deployment has it.
+    app.config["RATELIMIT_STORAGE_URI"] = (app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
+                                           or "memory://")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
 
@@ -49,22 +75,31 @@ def create_app(test_config=None, instance_path=None):
                      render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     htmx.init_app(app)
+    limiter.init_app(app)
+    _trust_proxies(app)
+    from .web import compression
+    compression.install(app)
 
     from . import models  # noqa: F401  (register the tables)
     from .services import sqlite_tuning
     sqlite_tuning.install(app)
 
-    from .services import alerts, visits  # noqa: F401  (register the record kinds)
+    from .services import records
+    records.install(app)  # the list in webapp/kinds.py, checked now
+    from .web import inputs
+    inputs.install(app)
     from .blueprints import register_all
     register_all(app)
 
     from .access import enforce_declared
     enforce_declared(app)
 
-    from .views_support import install as install_view_support
-    install_view_support(app)
+    from . import web
+    web.install(app)
+    from .ops import logs
+    logs.install(app)
 
     from .services import scheduler
     scheduler.autostart(app)

@@ -12,10 +12,25 @@ def register(app):
     def seed_demo():
         """Seed the demo community (idempotent) and print the demo accounts."""
         from .services import demo
-        demo.seed(print_fn=click.echo)
-        click.echo("Demo accounts (password: %s):" % demo.PASSWORD)
-        for username, role in demo.describe_accounts():
-            click.echo(f"  {username:<12} {role}")
+        community = demo.seed(print_fn=click.echo)
+        demo.seed_checkins(community)
+        click.echo("演示账号（密码均为 %s）:" % demo.PASSWORD)
+        for username, _role, role_name, where in demo.describe_accounts():
+            click.echo(f"  {username:<12} {role_name}" + (f"（{where}）" if where else ""))
+
+    @app.cli.command("district-rollup")
+    @click.option("--month", default=None, help="YYYY-MM (default: this month)")
+    def district_rollup(month):
+        """Every community's headline figures for a month (the model has no district level:
+        the roll-up is over all communities), as CSV on stdout."""
+        import csv
+        import sys
+        from .services import dashboard
+        first = db.session.scalar(select(Community).order_by(Community.id))
+        when = dashboard.parse_month(month, first)
+        out = csv.writer(sys.stdout)
+        out.writerow(dashboard.ROLLUP_COLUMNS)
+        out.writerows(dashboard.district_rollup(when))
 
     @app.cli.command("create-user")
     @click.argument("username")
@@ -66,6 +81,68 @@ def register(app):
             written = importer.write_rows(community.id, clean, report)
         db.session.commit()
         click.echo(f"imported {written} residents")
+
+    @app.cli.command("linli-keys")
+    def linli_keys():
+        """Create the instance secret key and the VAPID key once (the deploy step)."""
+        from .ops.secrets import instance_secret
+        from .services import push
+        if not app.config.get("SECRET_KEY"):
+            instance_secret(app, "secret_key")
+        click.echo("VAPID public key: " + push.public_key(app))
+
+    @app.cli.command("linli-backup")
+    @click.argument("folder")
+    def linli_backup(folder):
+        """Back up the PostgreSQL database and the uploaded files into FOLDER."""
+        from .ops import backup
+        click.echo(backup.backup(app, folder))
+
+    @app.cli.command("linli-restore")
+    @click.argument("folder")
+    @click.option("--yes", is_flag=True, help="replace the current database without asking")
+    def linli_restore(folder, yes):
+        """Restore a backup made by linli-backup (replaces the database's contents)."""
+        from .ops import backup
+        if not yes:
+            click.confirm("This replaces every table of the database. Go on?", abort=True)
+        backup.restore(app, folder)
+        click.echo("restored")
+
+    @app.cli.command("audit-verify")
+    def audit_verify():
+        """Check the audit trail's hash chains; exit 1 and list the breaks if tampered with."""
+        from .services import audit
+        problems = audit.verify()
+        for p in problems:
+            click.echo("BROKEN " + p, err=True)
+        if problems:
+            raise SystemExit(1)
+        click.echo("audit trail intact")
+
+    @app.cli.command("audit-purge")
+    def audit_purge():
+        """Delete audit entries past their retention (access logs >= 6 months, processing
+        records >= 3 years; AUDIT_*_RETENTION_DAYS)."""
+        from .services import audit
+        removed = audit.purge()
+        click.echo(f"purged {removed['access']} access and {removed['processing']} processing entries")
+
+    @app.cli.command("purge-resident")
+    @click.argument("resident_id", type=int)
+    @click.option("--force", is_flag=True, help="purge even if the resident still lives in a household")
+    @click.option("--yes", is_flag=True, help="do not ask for confirmation")
+    def purge_resident(resident_id, force, yes):
+        """Remove a resident who moved away, with everything that names them (counts stay)."""
+        from .services import purge
+        if not yes:
+            click.confirm(f"Purge resident {resident_id} permanently?", abort=True)
+        try:
+            summary = purge.purge_resident(resident_id, force=force)
+        except purge.PurgeError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"purged resident {resident_id}: {summary['visits_cleaned']} visits cleaned, "
+                   f"{summary['accounts']} account(s) disabled")
 
     @app.cli.command("linli-worker")
     @click.option("--burst", is_flag=True, help="run what is queued, then stop")

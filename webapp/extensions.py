@@ -1,6 +1,9 @@
 """Flask extensions, created unbound and initialised in create_app."""
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -21,3 +24,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 htmx = HTMX()
+# No default limits: services/throttle.py checks named limits where they matter.
+limiter = Limiter(key_func=get_remote_address)
+compress = Compress()

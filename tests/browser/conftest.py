@@ -23,10 +23,26 @@ def playwright_instance():
         yield p
 
 
+class _Browser:
+    """The launched browser; new contexts let the tests' own probes (wait_for_function with a string
+    predicate needs eval) past the app's CSP. test_csp_browser.py asks for the policy in force
+    (bypass_csp=False) and checks every page of every role under it."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **kwargs):
+        kwargs.setdefault("bypass_csp", True)
+        return self._browser.new_context(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
 def browser(playwright_instance):
     browser = playwright_instance.chromium.launch(executable_path=chromium_path(), args=ARGS, headless=True)
-    yield browser
+    yield _Browser(browser)
     browser.close()
 
 
@@ -38,6 +54,7 @@ def persistent(playwright_instance, tmp_path):
 
     def open_profile(**kwargs):
         kwargs.setdefault("viewport", {"width": 360, "height": 740})
+        kwargs.setdefault("bypass_csp", True)  # the tests' probes need eval; see _Browser
         ctx = playwright_instance.chromium.launch_persistent_context(
             str(profile), executable_path=chromium_path(), args=ARGS, headless=True, **kwargs)
         opened.append(ctx)

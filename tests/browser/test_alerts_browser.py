@@ -56,7 +56,11 @@ def test_resident_sos_offline_then_worker_sees_it_once(persistent, browser, live
     assert size >= 22  # large text for elderly residents
     ctx.set_offline(True)
     page.click("#sos")
+    page.click("#sos-yes")  # a tap, then the confirmation
     page.wait_for_selector("#sos-fallback:not([hidden])", timeout=5000)
+    # the panel shows as soon as the phone is offline; the press itself is in once the page says so
+    # (the SMS text then carries the time of the press)
+    page.wait_for_selector("#sos-form [data-saved]:has-text('没有网络')", timeout=5000)
     assert page.get_attribute("#call-120", "href") == "tel:120"
     worker = world.users["worker1"]
     assert page.get_attribute("#call-worker", "href") == f"tel:{worker.phone}"
@@ -75,9 +79,9 @@ def test_resident_sos_offline_then_worker_sees_it_once(persistent, browser, live
         if db.session.scalar(select(func.count(Alert.id))) == 1:
             break
         time.sleep(0.25)
-    page.wait_for_function("document.querySelector('#sos-form [data-saved]').textContent.includes('求助已发出')",
-                           timeout=15000)
-    time.sleep(1)
+    # (a selector, not wait_for_function: the page's CSP forbids the eval that would need)
+    page.wait_for_selector("#sos-form [data-saved]:has-text('求助已发出')", timeout=15000)
+    page.wait_for_function("Outbox.all().then(list => list.length === 0)", timeout=15000)  # nothing left to resend
     db.session.expire_all()
     found = db.session.scalars(select(Alert)).all()
     assert len(found) == 1 and found[0].source == "sos"

@@ -49,7 +49,7 @@ def start(ctx, live, username):
     return page
 
 
-def log_visit(page, note):
+def log_visit(page, note, expect="已保存在本机"):
     page.check("input[name=mode][value=door]")
     page.check("input[name=mental][value=concern]")
     page.fill("input[name=mental_note]", note)
@@ -57,7 +57,7 @@ def log_visit(page, note):
     before = int(page.get_attribute("#visit-form", "data-saved-count") or 0)
     page.click("#visit-form button[type=submit]")
     page.wait_for_selector(f"#visit-form[data-saved-count='{before + 1}']")
-    assert "已保存在本机" in page.inner_text("#visit-form [data-saved]")
+    assert expect in page.inner_text("#visit-form [data-saved]")
 
 
 def outbox_records(page):
@@ -98,7 +98,8 @@ def test_prepare_offline_log_three_visits_restart_and_sync(persistent, live, wor
     assert stored == {r["uuid"] for r in records}
     notes = sorted(v.checks["mental"]["note"] for v in db.session.scalars(select(Visit)))
     assert notes == ["离线记录0", "离线记录1", "离线记录2"]
-    time.sleep(1.5)  # later retries must not store anything twice
+    # The phone's outbox is empty, so nothing is left to resend: the count is final.
+    page.wait_for_function("Outbox.all().then(list => list.length === 0)", timeout=30000)
     db.session.expire_all()
     assert visits_by(worker_id) == 3
 
@@ -111,8 +112,9 @@ def test_records_sync_by_themselves_after_the_server_comes_back(persistent, live
     ctx.set_offline(True)
     log_visit(page, "服务器停机时")
     live.stop()
+    # the network is back while the server is down: whatever the phone tries fails, and the record stays
     ctx.set_offline(False)
-    time.sleep(2)  # the phone tries, and fails, while the server is down
+    page.evaluate("window.dispatchEvent(new Event('online'))")
     assert page.inner_text("#outbox-count") == "1"
     live.start()
     wait_for(lambda: visits_by(worker_id) == 1, timeout=60, message="the visit after the restart")
@@ -125,20 +127,26 @@ def test_shared_phone_never_sends_one_users_records_as_anothers(persistent, live
     ctx = persistent(**CTX)
     page = start(ctx, live, "worker1")
     page.goto(live.url + f"/households/{world.grid1[0].id}")
+    page.wait_for_function(f"localStorage.getItem('linli-user') === '{w1}'", timeout=15000)
     ctx.set_offline(True)
     log_visit(page, "一号的记录")
     mine = outbox_records(page)[0]["uuid"]
+    page1 = f"/households/{world.grid1[0].id}"
+    stored = "(path) => caches.open('linli-pages').then(c => c.keys()).then(k => k.some(r => r.url.endsWith(path)))"
+    assert page.evaluate(stored, page1)  # worker1's page is on the phone
     ctx.clear_cookies()  # worker1's session ends on this phone (expired, or logged out elsewhere)
     ctx.set_offline(False)
     sign_in(page, live.url, "worker2")
-    assert page.evaluate("caches.keys()").count("linli-pages") in (0, 1)
-    cached = page.evaluate("caches.open('linli-pages').then(c => c.keys()).then(k => k.map(r => r.url))")
-    assert not any(f"/households/{world.grid1[0].id}" in u for u in cached)  # worker1's pages are gone
+    # the server confirms another user: worker1's pages go, worker2's home is stored instead
+    page.wait_for_function(f"localStorage.getItem('linli-user') === '{w2}'", timeout=15000)
+    assert not page.evaluate(stored, page1)
     page.goto(live.url + f"/households/{world.grid2[0].id}")
     controlled(page)
-    log_visit(page, "二号的记录")
+    log_visit(page, "二号的记录", expect="已提交")
     wait_for(lambda: visits_by(w2) == 1, message="worker2's visit")
-    time.sleep(1)
+    # worker2's sync has finished (their record left the outbox); worker1's was never in it.
+    page.wait_for_function("document.getElementById('outbox-count').textContent === '0'", timeout=30000)
+    page.wait_for_function("Outbox.all().then(list => list.length === 1)", timeout=30000)
     db.session.expire_all()
     assert visits_by(w1) == 0
     assert db.session.scalar(select(Visit).where(Visit.uuid == mine)) is None
@@ -182,6 +190,11 @@ def test_refused_records_are_kept_listed_and_downloadable(persistent, live, worl
 
 def test_records_waiting_more_than_three_days_are_warned_about(persistent, live, world):
     ctx = persistent(**CTX)
+    ctx.add_init_script("""if (navigator.storage && navigator.storage.persist) {
+        const real = navigator.storage.persist.bind(navigator.storage);
+        window.__persistAsked = 0;
+        navigator.storage.persist = () => { window.__persistAsked += 1; return real(); };
+    }""")
     page = start(ctx, live, "worker1")
     assert not page.locator("#old-warning").is_visible()
     ctx.set_offline(True)
@@ -193,9 +206,16 @@ def test_records_waiting_more_than_three_days_are_warned_about(persistent, live,
     warning = page.locator("#old-warning")
     warning.wait_for(state="visible")
     assert "超过3天未同步" in warning.inner_text()
-    assert page.evaluate("navigator.storage.persisted !== undefined")
+    # Saving a record asks the browser to keep the phone's storage (not evicted under pressure).
+    ctx.set_offline(False)
+    page.goto(live.url + f"/households/{world.grid1[0].id}")
+    assert page.evaluate("window.__persistAsked") == 0
+    log_visit(page, "在线", expect="已提交")  # online now: submitted, not only saved here
+    page.wait_for_function("window.__persistAsked > 0", timeout=10000)
 
 
+# Timing-sensitive in Chromium's background sync on a busy 2-core machine: one rerun (closing note).
+@pytest.mark.flaky(reruns=1)
 def test_background_sync_sends_with_no_page_open(persistent, live, world):
     """Back online, the browser's `sync` event lets the service worker send the outbox by itself."""
     worker_id = world.users["worker1"].id
@@ -209,3 +229,50 @@ def test_background_sync_sends_with_no_page_open(persistent, live, world):
     assert visits_by(worker_id) == 0
     ctx.set_offline(False)
     wait_for(lambda: visits_by(worker_id) == 1, timeout=60, message="the visit sent by the service worker")
+
+
+def test_a_batch_the_server_answers_400_stays_on_the_phone(persistent, live, world):
+    """A 400 for the whole batch (a proxy, a broken deploy) never costs a record: it stays and goes
+    once the server takes it."""
+    worker_id = world.users["worker1"].id
+    ctx = persistent(**CTX)
+    page = start(ctx, live, "worker1")
+    page.goto(live.url + f"/households/{world.grid1[0].id}")
+    refused = []
+
+    def answer_400(route):
+        refused.append(route.request.url)
+        route.fulfill(status=400, content_type="application/json",
+                      body='{"error": "malformed", "message": "bad request"}')
+
+    ctx.route("**/api/sync", answer_400)
+    ctx.set_offline(True)
+    log_visit(page, "四百")
+    ctx.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    deadline = time.monotonic() + 30
+    while not refused and time.monotonic() < deadline:  # the phone tried and was refused
+        page.wait_for_timeout(200)
+    assert refused, "the phone never tried to send"
+    assert len(page.evaluate("Outbox.all()")) == 1 and visits_by(worker_id) == 0
+    ctx.unroute("**/api/sync")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_for(lambda: visits_by(worker_id) == 1, timeout=60, message="the visit once the server takes it")
+
+
+def test_pages_composed_offline_carry_the_security_headers(persistent, live, world):
+    """A household page the service worker puts together offline keeps the server's CSP and
+    friends (it is built from the stored layout, which carries them)."""
+    ctx = persistent(**CTX)
+    page = start(ctx, live, "worker1")
+    page.goto(live.url + "/today")
+    page.click("#prepare-offline")
+    page.wait_for_selector("#prepare-status[data-done='1']", timeout=60000)
+    online = page.goto(live.url + "/search").headers
+    ctx.set_offline(True)
+    household = world.grid1[0]
+    response = page.goto(live.url + f"/households/{household.id}")
+    assert household.label in page.inner_text("main")  # composed from the stored fragment
+    headers = response.headers
+    for name in ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options"):
+        assert headers.get(name) and headers.get(name) == online.get(name), name

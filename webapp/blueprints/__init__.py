@@ -2,7 +2,9 @@
 
 
 def register_all(app):
-    from . import admin, alerts, api, auth, main, registry, resident, visits
+    from . import (admin, alerts, api, auth, checkins, dashboard, main, meals, offline, registry, requests, resident,
+                   visits)
 
-    for module in (main, auth, registry, admin, visits, api, alerts, resident):
+    for module in (main, offline, auth, registry, admin, visits, api, alerts, resident, meals, checkins, requests,
+                   dashboard):
         app.register_blueprint(module.bp)

@@ -98,8 +98,20 @@ def run_migrations_online():
             **conf_args
         )
 
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite rebuilds a table to alter it: with foreign keys on, dropping the old copy would
+            # cascade to the rows that refer to it. The pragma only takes effect outside a
+            # transaction, so it is set here, around the migrations, not inside one of them.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            # back on, or this pooled connection would store rows that point at nothing
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"the migration left rows that point at nothing: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -1,23 +1,31 @@
 """Emergency alerts with their timeline, push subscriptions, the in-app inbox, and
 resident invitations."""
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import relationship
 
 from ..extensions import db
-from ..services.clock import utcnow
+from ..clock import utcnow
 from .records import FieldRecord
 
 ALERT_STATES = ("open", "acknowledged", "resolved", "false_alarm")
-ALERT_SOURCES = ("worker", "visit", "sos", "system", "meal")
+ALERT_SOURCES = ("worker", "visit", "sos", "system", "meal", "checkin")
 SEVERITIES = ("high", "medium")
+OPEN_SYSTEM = sa.text("source = 'system' AND state IN ('open', 'acknowledged')")
+OVERDUE_DIGEST = sa.text("subject_type = 'overdue'")
 
 
 class Alert(FieldRecord, db.Model):
     """紧急求助 / 预警. One more record kind on the sync path (raised offline too)."""
     __tablename__ = "alert"
+    author_optional = True  # None when the system raised it
+    __table_args__ = (
+        # At most one open (or acknowledged) system alert per household, whichever process scans.
+        sa.Index("uq_alert_open_system", "household_id", unique=True,
+                 sqlite_where=OPEN_SYSTEM, postgresql_where=OPEN_SYSTEM),
+    )
     id = sa.Column(sa.Integer, primary_key=True)
     household_id = sa.Column(sa.ForeignKey("household.id"), nullable=False, index=True)
-    author_id = sa.Column(sa.ForeignKey("user_account.id"), index=True)  # None when the system raised it
     source = sa.Column(sa.String(10), nullable=False)
     severity = sa.Column(sa.String(10), nullable=False, default="high")
     location = sa.Column(sa.String(200), nullable=False, default="")
@@ -33,7 +41,7 @@ class Alert(FieldRecord, db.Model):
     visit_uuid = sa.Column(sa.String(36), unique=True)  # the urgent visit that raised it
 
     household = relationship("Household")
-    author = relationship("User", foreign_keys=[author_id])
+    author = relationship("User", foreign_keys="Alert.author_id")
     events = relationship("AlertEvent", order_by="AlertEvent.id", back_populates="alert")
 
 
@@ -61,17 +69,48 @@ class PushSubscription(db.Model):
     last_success_at = sa.Column(sa.DateTime)
 
 
+class _SubjectIs(Comparator):
+    """Notice.alert_id == 5 in a query means subject ("alert", 5)."""
+
+    def __init__(self, subject_type):
+        super().__init__(Notice.subject_id)
+        self.subject_type = subject_type
+
+    def __eq__(self, other):
+        return sa.and_(Notice.subject_type == self.subject_type, Notice.subject_id == other)
+
+
 class Notice(db.Model):
-    """The in-app inbox: the same notices as push, for phones without it."""
+    """The in-app inbox: the same notices as push, for phones without it. A notice is about
+    any subject (subject_type "alert" and the alert's id; later requests, check-ins), or none."""
     __tablename__ = "notice"
+    __table_args__ = (
+        sa.Index("ix_notice_subject", "subject_type", "subject_id"),
+        # one overdue digest per user per local day (subject_id YYYYMMDD), whichever process sends it
+        sa.Index("uq_notice_overdue_day", "user_id", "subject_id", unique=True,
+                 sqlite_where=OVERDUE_DIGEST, postgresql_where=OVERDUE_DIGEST),
+    )
     id = sa.Column(sa.Integer, primary_key=True)
     user_id = sa.Column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True)
-    alert_id = sa.Column(sa.ForeignKey("alert.id"), index=True)
+    subject_type = sa.Column(sa.String(20))
+    subject_id = sa.Column(sa.Integer)
     title = sa.Column(sa.String(100), nullable=False)
     body = sa.Column(sa.String(500), nullable=False, default="")
     url = sa.Column(sa.String(200), nullable=False, default="/")
     created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
     read_at = sa.Column(sa.DateTime)
+
+    @hybrid_property
+    def alert_id(self):
+        return self.subject_id if self.subject_type == "alert" else None
+
+    @alert_id.setter
+    def alert_id(self, value):
+        self.subject_type, self.subject_id = ("alert", value) if value is not None else (None, None)
+
+    @alert_id.comparator
+    def alert_id(cls):
+        return _SubjectIs("alert")
 
 
 class Invitation(db.Model):

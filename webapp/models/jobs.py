@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..services.clock import utcnow
+from ..clock import utcnow
 
 
 class ImportJob(db.Model):
@@ -21,3 +21,13 @@ class ImportJob(db.Model):
     # The checked rows and the bad rows with reasons, kept until the admin decides.
     preview = sa.Column(sa.JSON, nullable=False, default=dict)
     created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+
+
+class SweepRun(db.Model):
+    """When each of the scheduler's sweeps (and the whole tick, name "tick") last completed,
+    so health checks can tell a stalled scheduler and hourly sweeps survive restarts."""
+    __tablename__ = "sweep_run"
+    name = sa.Column(sa.String(40), primary_key=True)
+    last_started_at = sa.Column(sa.DateTime)
+    last_completed_at = sa.Column(sa.DateTime)
+    last_result = sa.Column(sa.String(200), nullable=False, default="")

@@ -1,10 +1,10 @@
 """Records made in the field. Each carries a client-generated UUID and is append-only:
 a correction is a new record that amends an earlier one."""
 import sqlalchemy as sa
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import declared_attr, relationship
 
 from ..extensions import db
-from ..services.clock import utcnow
+from ..clock import utcnow
 
 VISIT_MODES = ("door", "phone", "video", "proxy")
 CHECKS = ("health", "mental", "safety", "hygiene", "living")
@@ -12,10 +12,17 @@ NEEDS = ("meals", "repairs", "medical", "benefits")
 
 
 class FieldRecord:
-    """Columns every field record kind shares."""
+    """Columns every field record kind shares. Set `author_optional = True` on a kind whose
+    rows may have no author (alerts the system raises)."""
+    author_optional = False
     uuid = sa.Column(sa.String(36), unique=True, nullable=False)
     recorded_at = sa.Column(sa.DateTime, nullable=False)  # when it was saved on the phone
     received_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+
+    @declared_attr
+    def author_id(cls):
+        """Who made the record: the same UUID from another author is a conflict, not a repeat."""
+        return sa.Column(sa.ForeignKey("user_account.id"), nullable=cls.author_optional, index=True)
 
 
 class Visit(FieldRecord, db.Model):
@@ -23,7 +30,6 @@ class Visit(FieldRecord, db.Model):
     __tablename__ = "visit"
     id = sa.Column(sa.Integer, primary_key=True)
     household_id = sa.Column(sa.ForeignKey("household.id"), nullable=False, index=True)
-    author_id = sa.Column(sa.ForeignKey("user_account.id"), nullable=False, index=True)
     mode = sa.Column(sa.String(10), nullable=False)
     occurred_at = sa.Column(sa.DateTime, nullable=False, index=True)
     residents_seen = sa.Column(sa.JSON, nullable=False, default=list)

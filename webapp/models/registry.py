@@ -2,10 +2,10 @@
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import relationship, validates
 
 from ..extensions import db
-from ..services.clock import utcnow
+from ..clock import utcnow
 
 RISK_LEVELS = ("high", "key", "general")
 
@@ -19,7 +19,8 @@ class Community(db.Model):
     # Escalation ladder and margins, editable per community.
     settings = sa.Column(sa.JSON, nullable=False, default=dict)
 
-    grids = relationship("Grid", back_populates="community", lazy="selectin")
+    # loaded when asked for, not with every community (each request loads the user's community)
+    grids = relationship("Grid", back_populates="community")
 
     def setting(self, key, default=None):
         return (self.settings or {}).get(key, default)
@@ -91,11 +92,25 @@ class Household(db.Model):
         return [r for r in self.residencies if r.end_date is None]
 
 
+def name_initials(name):
+    """Pinyin initials of a name, lower case (张三 → zs), for search; other letters kept as typed."""
+    from pypinyin import Style, lazy_pinyin
+    letters = lazy_pinyin(name or "", style=Style.FIRST_LETTER, errors=lambda chars: list(chars))
+    return "".join(letters).lower().replace(" ", "")[:50]
+
+
+def _initials_default(context):
+    # Column default: covers bulk inserts (import, demo seed) that bypass the ORM.
+    return name_initials(context.get_current_parameters().get("name"))
+
+
 resident_categories = sa.Table(
     "resident_category",
     db.metadata,
     sa.Column("resident_id", sa.ForeignKey("resident.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("category_id", sa.ForeignKey("care_category.id", ondelete="CASCADE"), primary_key=True),
+    # the dashboards start from a community's few categories (h13_1)
+    sa.Index("ix_resident_category_category_id", "category_id"),
 )
 
 
@@ -104,13 +119,24 @@ class Resident(db.Model):
     id = sa.Column(sa.Integer, primary_key=True)
     community_id = sa.Column(sa.ForeignKey("community.id"), nullable=False, index=True)
     name = sa.Column(sa.String(50), nullable=False)
+    # Derived from the name (张三 → zs) so that search finds people by pinyin initials.
+    initials = sa.Column(sa.String(50), nullable=False, default=_initials_default, server_default="",
+                         index=True)
     sex = sa.Column(sa.String(1), nullable=False)  # 'M' or 'F'
     birth_date = sa.Column(sa.Date)
     phone = sa.Column(sa.String(20))
-    id_number = sa.Column(sa.String(18), unique=True)
+    # Unique within a community only: one community's registry never reveals or touches another's.
+    id_number = sa.Column(sa.String(18))
 
     categories = relationship("CareCategory", secondary=resident_categories, lazy="selectin")
     residencies = relationship("Residency", back_populates="resident", order_by="Residency.start_date")
+
+    __table_args__ = (sa.UniqueConstraint("community_id", "id_number", name="uq_resident_community_id_number"),)
+
+    @validates("name")
+    def _set_initials(self, _key, name):
+        self.initials = name_initials(name)
+        return name
 
     def age(self, today=None):
         if not self.birth_date:

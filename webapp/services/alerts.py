@@ -1,29 +1,40 @@
-"""Alerts (紧急求助 / 预警): raised by a worker, an urgent visit, a resident's SOS or the
-system; pushed at once to the household's grid workers, escalated to the grid
-leaders and then the community admins when nobody acknowledges in time.
+"""Alerts (紧急求助 / 预警): raised by a worker, an urgent visit, a resident's SOS (or, before
+issue 10, the system for overdue visits: now an overdue list, services/overdue.py); pushed
+at once to the household's grid workers, escalated to the grid leaders and then the
+community admins when nobody acknowledges in time.
 
-Pending escalations live in the database (next_escalation_at), so a restart of
-the web or worker process never loses one: `escalate_due` re-reads them.
+Someone other than the raiser is always told: the raiser and people away (请假) are never
+recipients, and a rung with nobody left on it hands over to the next rung at once.
+
+The ladder is the shared timed ladder (services/ladder.py): AlertLadder declares
+its rungs. Pending escalations live in the database (next_escalation_at), so a
+restart of the web or worker process never loses one: `escalate_due` re-reads them.
 """
 import uuid as uuidlib
 from datetime import timedelta
 
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import access
 from ..extensions import db
 from ..models import Alert, AlertEvent, Building, Grid, GridAssignment, Household, User, Visit
-from . import push, records, scope
-from .clock import utcnow
+from . import coverage, ladder as ladder_mod, records, scope
+from .. import localtime
+from ..clock import utcnow
 
 SOURCE_LABELS = {"worker": _l("网格员上报"), "visit": _l("走访发现紧急情况"), "sos": _l("居民一键求助"),
-                 "system": _l("高风险老人走访逾期"), "meal": _l("送餐未应答")}
+                 "system": _l("高风险老人走访逾期"), "meal": _l("送餐未应答"),
+                 "checkin": _l("平安打卡未回应")}
 STATE_LABELS = {"open": _l("待响应"), "acknowledged": _l("已响应"), "resolved": _l("已处置"),
                 "false_alarm": _l("误报")}
 SEVERITY_LABELS = {"high": _l("紧急"), "medium": _l("关注")}
 EVENT_LABELS = {"raised": _l("发起"), "notified": _l("已通知"), "escalated": _l("升级"),
-                "acknowledged": _l("已响应"), "resolved": _l("已处置"), "false_alarm": _l("标记为误报")}
+                "acknowledged": _l("已响应"), "resolved": _l("已处置"), "false_alarm": _l("标记为误报"),
+                "handed_over": _l("转交"), "unreached": _l("无人可通知"), "pressed": _l("再次按下求助"),
+                "stood_down": _l("老人已报平安，自动解除")}
+PER_PAGE = 30
 
 
 class AlertError(ValueError):
@@ -45,16 +56,20 @@ def _grid_chain(household):
 
 
 def responders(household, level):
-    """Who is told at each rung: 0 the grid workers, 1 the grid leaders, 2 the community admins."""
+    """Who is told at each rung: 0 the grid workers, 1 the grid leaders, 2 the community admins;
+    people away today (请假/病假) left out. At the last rung, admins who are all away are
+    told all the same: the ladder never ends without a person told."""
+    community = household.building.grid.community
+    away = coverage.away_ids(community, localtime.today(community))
     if level >= 2:
-        community_id = household.building.grid.community_id
-        return list(db.session.scalars(select(User.id).where(
-            User.community_id == community_id, User.role == "admin", User.active.is_(True))))
+        admins = list(db.session.scalars(select(User.id).where(
+            User.community_id == community.id, User.role == "admin", User.active.is_(True)).order_by(User.id)))
+        return [u for u in admins if u not in away] or admins
     role = "worker" if level == 0 else "leader"
-    return list(db.session.scalars(
+    return [u for u in db.session.scalars(
         select(User.id).join(GridAssignment, GridAssignment.user_id == User.id)
         .where(GridAssignment.grid_id.in_(_grid_chain(household)), User.role == role, User.active.is_(True))
-        .distinct()))
+        .distinct()) if u not in away]
 
 
 def location_of(household):
@@ -64,12 +79,13 @@ def location_of(household):
 
 def raise_alert(source, household, severity="high", raised_by=None, note="", location=None, alert_uuid=None,
                 visit_uuid=None, recorded_at=None):
-    """Raise one alert and start its ladder: the single call for every source."""
+    """Raise one alert and start its ladder: the single call for every source.
+    A durable boundary: the alert is committed, then its first rung is climbed (and committed)."""
     now = utcnow()
     alert = Alert(uuid=alert_uuid or str(uuidlib.uuid4()), recorded_at=recorded_at or now, received_at=now,
                   household_id=household.id, author_id=raised_by.id if raised_by else None, source=source,
                   severity=severity, location=location or location_of(household), note=note or "",
-                  visit_uuid=visit_uuid, level=-1, next_escalation_at=now)
+                  visit_uuid=visit_uuid, **LADDER.start(now))
     db.session.add(alert)
     db.session.flush()
     _event(alert, "raised", raised_by, str(SOURCE_LABELS[source]))
@@ -83,62 +99,78 @@ def _event(alert, kind, user=None, detail=""):
                               detail=str(detail)[:500], at=utcnow()))
 
 
-def advance(alert_id, now=None):
-    """Climb one rung if it is due: level -1 → 0 tells the grid workers, 0 → 1 the grid leaders,
-    1 → 2 the community admins.
+class AlertLadder(ladder_mod.Ladder):
+    """Level -1 → 0 tells the grid workers, 0 → 1 the grid leaders, 1 → 2 the community admins.
 
     An alert is stored at level -1 and due at once, so the first rung is on the same
     durable path as the others: if the process dies before telling anyone, the next
-    tick does it. The climb is a compare-and-set on (level, state) in the same
-    transaction as the inbox notices, so each rung happens once, whichever process
-    gets there first. Pushes go out after the commit."""
-    now = now or utcnow()
-    alert = db.session.get(Alert, alert_id)
-    if alert is None or alert.state != "open" or alert.next_escalation_at is None or alert.next_escalation_at > now:
-        db.session.rollback()
-        return False
-    leader_after, admin_after = ladder(alert.household.building.grid.community)
-    old = alert.level
-    new = old + 1
-    following = {0: alert.received_at + timedelta(minutes=leader_after),
-                 1: alert.received_at + timedelta(minutes=admin_after)}.get(new)
-    claimed = db.session.execute(
-        update(Alert).where(Alert.id == alert.id, Alert.level == old, Alert.state == "open")
-        .values(level=new, next_escalation_at=following).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        db.session.rollback()
-        return False
-    users = responders(alert.household, new)
-    who = (_("网格员"), _("网格长"), _("社区管理员"))[min(new, 2)]
-    _event(alert, "notified" if new == 0 else "escalated", None, _("%(who)s %(n)s人", who=who, n=len(users)))
-    title = _("紧急求助") if alert.severity == "high" else _("预警")
-    body = f"{alert.location} · {SOURCE_LABELS[alert.source]}"
-    if new:
-        body = _("%(minutes)s分钟无人响应，已升级：", minutes=int((now - alert.received_at).total_seconds() // 60)) + body
-    url = f"/alerts/{alert.id}"
-    push.add_notices(users, title, body, url, alert_id=alert.id)
-    db.session.commit()
-    push.send_later(users, title, body, url, alert_id=alert.id)
-    return True
+    tick does it."""
+    model = Alert
+    subject_type = "alert"
+    level_column = "level"
+    deadline_column = "next_escalation_at"
+    rungs = (
+        ladder_mod.Rung(_l("网格员"), lambda alert: responders(alert.household, 0)),
+        ladder_mod.Rung(_l("网格长"), lambda alert: responders(alert.household, 1),
+                        lambda alert: timedelta(minutes=ladder(_community(alert))[0])),
+        ladder_mod.Rung(_l("社区管理员"), lambda alert: responders(alert.household, 2),
+                        lambda alert: timedelta(minutes=ladder(_community(alert))[1])),
+    )
+
+    def climbing(self):
+        return Alert.state == "open"
+
+    def started_at(self, alert):
+        return alert.received_at
+
+    def excluded(self, alert):
+        return {alert.author_id} if alert.author_id else set()
+
+    def record(self, alert, level, rung, recipients):
+        _event(alert, "notified" if level == 0 else "escalated", None,
+               _("%(who)s %(n)s人", who=rung.label, n=len(recipients)))
+
+    def record_handover(self, alert, level, rung):
+        _event(alert, "handed_over", None, _("%(who)s：无人可通知（发起人与请假人员除外），立即转交上一级", who=rung.label))
+
+    def record_nobody(self, alert, level, rung):
+        _event(alert, "unreached", None, _("%(who)s也无人可通知：请立即安排人员处理", who=rung.label))
+
+    def message(self, alert, level, now):
+        title = _("紧急求助") if alert.severity == "high" else _("预警")
+        body = f"{alert.location} · {SOURCE_LABELS[alert.source]}"
+        if level and now - alert.received_at < self.rungs[level].after(alert):
+            body = _("下级无人可通知，直接通知您：") + body
+        elif level:
+            body = _("%(minutes)s分钟无人响应，已升级：",
+                     minutes=int((now - alert.received_at).total_seconds() // 60)) + body
+        return title, body, f"/alerts/{alert.id}"
+
+
+def _community(alert):
+    return alert.household.building.grid.community
+
+
+LADDER = AlertLadder()
+
+
+def advance(alert_id, now=None):
+    """Climb one rung if it is due (the shared ladder step: commits by itself, once per rung)."""
+    return ladder_mod.step(LADDER, alert_id, now)
 
 
 def escalate_due(now=None):
     """Climb every open alert whose time has come. Idempotent; safe in several processes at once."""
-    now = now or utcnow()
-    due = db.session.scalars(
-        select(Alert.id).where(Alert.state == "open", Alert.next_escalation_at.is_not(None),
-                               Alert.next_escalation_at <= now).order_by(Alert.next_escalation_at)).all()
-    db.session.rollback()
-    return sum(1 for alert_id in due if advance(alert_id, now))
+    return ladder_mod.run_due(LADDER, now, stepper=lambda alert_id, when: advance(alert_id, when))
 
 
 def acknowledge(alert, user):
     if alert.state != "open":
         raise AlertError(_("这条求助已经有人响应了。"))
     alert.state, alert.acknowledged_by, alert.acknowledged_at = "acknowledged", user.id, utcnow()
-    alert.next_escalation_at = None
+    LADDER.stop(alert)
     _event(alert, "acknowledged", user)
-    db.session.commit()
+    db.session.flush()
 
 
 def resolve(alert, user, outcome, false_alarm=False):
@@ -152,9 +184,29 @@ def resolve(alert, user, outcome, false_alarm=False):
         _event(alert, "acknowledged", user)
     alert.state = "false_alarm" if false_alarm else "resolved"
     alert.resolved_by, alert.resolved_at, alert.outcome = user.id, utcnow(), outcome[:2000]
-    alert.next_escalation_at = None
+    LADDER.stop(alert)
     _event(alert, alert.state, user, outcome)
-    db.session.commit()
+    db.session.flush()
+
+
+def stand_down(user, household_ids, source, outcome):
+    """Close the households' unclosed alerts of a source because the person is fine (a late
+    check-in): nobody from the community responded, so no acknowledger is stamped (an alert
+    someone did acknowledge keeps its responder) and no resolver either; the event is its own
+    ("stood_down", by the elder). One UPDATE ... RETURNING as a compare-and-set on the state: of two
+    stand-downs at once, each alert is closed by one of them only. Returns the alerts this call closed."""
+    outcome = str(outcome)[:2000]
+    ids = list(db.session.scalars(
+        update(Alert).where(Alert.household_id.in_(list(household_ids)), Alert.source == source,
+                            Alert.state.in_(("open", "acknowledged")))
+        .values(state="resolved", resolved_at=utcnow(), outcome=outcome, next_escalation_at=None)
+        .returning(Alert.id).execution_options(synchronize_session=False)))
+    closed = db.session.scalars(select(Alert).where(Alert.id.in_(ids)).order_by(Alert.id)).all() if ids else []
+    for alert in closed:
+        db.session.refresh(alert)
+        _event(alert, "stood_down", user, outcome)
+    db.session.flush()
+    return closed
 
 
 def visible(user):
@@ -167,30 +219,24 @@ def get(user, alert_id):
     return db.session.scalar(visible(user).where(Alert.id == alert_id))
 
 
-def listing(user, limit=100):
-    return db.session.scalars(visible(user).order_by(
-        (Alert.state == "open").desc(), Alert.received_at.desc()).limit(limit)).all()
-
-
-def overdue_scan(community, today=None):
-    """System alerts for high-risk elders overdue for a visit beyond the community's margin."""
-    from . import visits
-    margin = community.setting("overdue_alert_margin_days", 3)
-    high_risk = community.setting("high_risk_days", 7)
-    admin = db.session.scalar(select(User).where(User.community_id == community.id, User.role == "admin"))
-    if admin is None:
-        return 0
-    open_system = set(db.session.scalars(select(Alert.household_id).where(
-        Alert.source == "system", Alert.state.in_(("open", "acknowledged")))))
-    raised = 0
-    for entry in visits.today_list(admin, today=today):
-        if entry.interval is None or entry.interval > high_risk or entry.overdue is None:
-            continue
-        if entry.overdue > margin and entry.household.id not in open_system:
-            raise_alert("system", entry.household, severity="medium",
-                        note=_("已逾期%(n)s天未走访", n=entry.overdue))
-            raised += 1
-    return raised
+def listing(user, state=None, source=None, grid=None, page=1, per_page=PER_PAGE):
+    """One page of the alerts the user sees, narrowed by state, source and grid (with the
+    grids below it): open alerts first, the urgent ones first among them, then the newest.
+    Returns (alerts, total)."""
+    q = visible(user)
+    if state in STATE_LABELS:
+        q = q.where(Alert.state == state)
+    if source in SOURCE_LABELS:
+        q = q.where(Alert.source == source)
+    if grid is not None:
+        ids = scope.subtree(user.community_id, grid.id)
+        q = q.where(Alert.household_id.in_(select(Household.id).join(Building).where(Building.grid_id.in_(ids))))
+    total = db.session.scalar(q.with_only_columns(func.count(Alert.id)).order_by(None))
+    open_ = Alert.state == "open"
+    rows = db.session.scalars(q.order_by(
+        open_.desc(), case((open_ & (Alert.severity == "high"), 0), else_=1), Alert.received_at.desc(),
+        Alert.id.desc()).limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+    return rows, total
 
 
 # ---- the record kind: alerts raised on a phone go through the same outbox and sync ----
@@ -198,14 +244,14 @@ def overdue_scan(community, today=None):
 class AlertKind(records.RecordKind):
     name = "alert"
     model = Alert
+    label = _l("紧急求助")
     priority = 100  # sent before anything else
+    roles = (access.RAISE_ALERTS, access.SOS)  # staff about a household; a resident: SOS for their own
+    multi = ()
+    refers_to = ("household_id", "household")  # a resident's scope is their own household
     example = {"uuid": "9b2d7c4a-1e3f-4a5b-8c6d-7e8f9a0b1c2d", "kind": "alert", "recorded_at": "2026-11-22T02:16:00Z",
                "payload": {"household_id": 12, "source": "sos", "severity": "high", "note": "",
                            "location": "31.2304,121.4737"}}
-
-    def prepare(self, user, payloads):
-        ids = [p.get("household_id") for p in payloads]
-        return {"visible": records.visible_households(user, ids)}  # a resident: their own household
 
     def validate(self, user, payload, ctx):
         household_id = payload.get("household_id")
@@ -217,6 +263,10 @@ class AlertKind(records.RecordKind):
         allowed = ("sos",) if user.role == "resident" else ("worker", "sos")
         if source not in allowed:
             raise records.Rejected("invalid", _("求助来源不正确。"))
+        if user.role == "resident" and db.session.scalar(select(Alert.id).where(  # presses: the "sos" kind
+                Alert.household_id == household_id, Alert.source == "sos",
+                Alert.state.in_(("open", "acknowledged")))):
+            raise records.Rejected("conflict", _("您的求助已发出，正在处理中。"))
         severity = payload.get("severity") or "high"
         if severity not in ("high", "medium"):
             raise records.Rejected("invalid", _("紧急程度不正确。"))
@@ -229,7 +279,7 @@ class AlertKind(records.RecordKind):
     def row(self, user, clean):
         household = db.session.get(Household, clean["household_id"])
         return dict(clean, author_id=user.id, state="open", level=-1, next_escalation_at=utcnow(),
-                    location=" ".join(x for x in (location_of(household), clean["location"]) if x))
+                    location=" ".join(x for x in (location_of(household), clean["location"]) if x)[:200])
 
     def after_store(self, user, stored):
         for alert_uuid, _clean in stored:
@@ -237,9 +287,6 @@ class AlertKind(records.RecordKind):
             _event(alert, "raised", user, str(SOURCE_LABELS[alert.source]))
             db.session.commit()
             advance(alert.id)  # tell the workers now; a tick would, if this process died first
-
-
-records.register(AlertKind())
 
 
 def from_urgent_visits(user, stored):

@@ -11,9 +11,9 @@ from sqlalchemy import insert, select
 from werkzeug.security import generate_password_hash
 
 from ..extensions import db
-from ..models import Building, Community, Household, Residency, Resident, resident_categories
+from ..models import Building, Community, Household, Residency, Resident, User, resident_categories
 from . import accounts, identity, registry
-from .clock import utcnow
+from ..clock import utcnow
 
 PASSWORD = "linli-demo"
 CODE = "440105004001"  # 6 district + 3 street + 3 community
@@ -45,17 +45,19 @@ def _phone(rng):
     return "1" + rng.choice("3578") + "".join(rng.choice("0123456789") for _ in range(9))
 
 
-def seed(households_per_building=45, buildings_per_grid=10, print_fn=print):
-    existing = db.session.scalar(select(Community).where(Community.code == CODE))
+def seed(households_per_building=45, buildings_per_grid=10, print_fn=print, code=CODE, name="翠城社区",
+         grid_count=4, prefix=""):
+    """One demo community. Tests seed a second, smaller one with another code and a username prefix."""
+    existing = db.session.scalar(select(Community).where(Community.code == code))
     if existing is not None:
         print_fn("Demo community already present; nothing to do.")
         return existing
-    rng = random.Random(20261122)
-    community = registry.create_community(CODE, "翠城社区")
+    rng = random.Random(20261122 if code == CODE else int(code))
+    community = registry.create_community(code, name)
     cats = {c.code: c for c in registry.categories(community.id)}
     today = utcnow().date()
     grids = []
-    for g in range(1, 5):
+    for g in range(1, grid_count + 1):
         grid = registry.save_grid(community, f"第{g}网格")
         grids.append(grid)
         micro = [registry.save_grid(community, f"第{g}网格-{m}微网格", parent=grid) for m in (1, 2)]
@@ -71,8 +73,10 @@ def seed(households_per_building=45, buildings_per_grid=10, print_fn=print):
     # accounts
     users = {}
     for username, name, role, grid_no in ACCOUNTS:
+        if grid_no and grid_no > grid_count:
+            continue
         users[username] = accounts.create_user(
-            community, username, name, role, PASSWORD, phone=_phone(rng),
+            community, prefix + username, name, role, PASSWORD, phone=_phone(rng),
             grids=[grids[grid_no - 1]] if grid_no else (), password_hash=_demo_hash())
     # resident1 lives in grid 1, aged and alone
     resident = db.session.scalars(
@@ -80,9 +84,24 @@ def seed(households_per_building=45, buildings_per_grid=10, print_fn=print):
         .where(Building.grid_id.in_([g.id for g in grids[0].children]), Residency.end_date.is_(None))
         .where(Resident.birth_date <= today - timedelta(days=80 * 366))
         .order_by(Resident.id)).first()
-    accounts.create_user(community, "resident1", resident.name, "resident", PASSWORD, phone=_phone(rng),
+    accounts.create_user(community, prefix + "resident1", resident.name, "resident", PASSWORD, phone=_phone(rng),
                          resident=resident, password_hash=_demo_hash())
     _seed_visits(rng, grids, users)
+    if "worker2" in users:  # an absence next week (请假), so the page shows one; nobody is away today
+        from ..models import Absence
+        db.session.add(Absence(user_id=users["worker2"].id, kind="leave", start_date=today + timedelta(days=7),
+                               end_date=today + timedelta(days=9), note="年假", created_by=users["admin"].id))
+    _seed_dashboard(rng, community, grids, users)
+    from . import meals
+    meals.seed_demo(community, users["volunteer1"], grids[0], today)
+    from . import requests
+    requests.ensure_categories(community)
+    if households_per_building >= 20:  # the full demo only: the tests' small worlds start with no requests
+        db.session.commit()
+        requests.seed_demo(community, {"resident1": db.session.scalar(select(User).where(
+            User.username == prefix + "resident1")), "worker1": users.get("worker1")},
+            db.session.scalars(select(Household).join(Building).where(
+                Building.grid_id.in_([g.id for g in grids[0].children])).order_by(Household.id).limit(5)).all())
     db.session.commit()
     return community
 
@@ -153,7 +172,9 @@ def _fill_building(rng, community, building, count, cats, today):
 def _seed_visits(rng, grids, users):
     """Past visits, so that some households are due, some overdue and some not yet."""
     from ..models import Visit
-    authors = {grids[0].id: users["worker1"], grids[1].id: users["worker2"]}
+    authors = {grids[0].id: users["worker1"]}
+    if "worker2" in users:
+        authors[grids[1].id] = users["worker2"]
     now = utcnow()
     rows = []
     for grid in grids:
@@ -175,5 +196,65 @@ def _seed_visits(rng, grids, users):
         db.session.execute(insert(Visit), rows)
 
 
+def _seed_dashboard(rng, community, grids, users):
+    """What the dashboard shows beside the visits: grid 2's zero report today (零上报), and the
+    last sync of the workers' phones with what they reported still waiting."""
+    from ..models import DeviceSync, ZeroReport
+    from .. import localtime
+    now = utcnow()
+    if "worker2" in users and len(grids) > 1:
+        db.session.add(ZeroReport(uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)), grid_id=grids[1].id,
+                                  day=localtime.today(community), author_id=users["worker2"].id,
+                                  recorded_at=now, received_at=now))
+    for username, minutes, pending in (("worker1", 12, 2), ("worker2", 300, 0)):
+        if username in users:
+            db.session.add(DeviceSync(user_id=users[username].id, synced_at=now - timedelta(minutes=minutes),
+                                      pending=pending, rejected=0))
+    db.session.flush()
+
+
 def describe_accounts():
-    return [(u, r) for u, _n, r, _g in ACCOUNTS] + [("resident1", "resident")]
+    """(username, role, the role's Chinese name, what the account covers) for each demo account."""
+    from ..access import role_names
+    names = role_names()
+    where = {None: "", 1: "第1网格", 2: "第2网格"}
+    rows = [(u, r, str(names[r]), where.get(g, f"第{g}网格")) for u, _n, r, g in ACCOUNTS]
+    rows[0] = rows[0][:3] + ("全社区",)
+    return rows + [("resident1", "resident", str(names["resident"]), "第1网格的独居老人")]
+
+
+def seed_checkins(community):
+    """平安打卡 in the demo: resident1's household and the elders living alone of grid 1's first
+    buildings are enrolled (deadline 10:00), one of them in hospital this week. Idempotent. Kept
+    out of `seed`, which the tests' world uses, so their clocks raise no check-in reminders."""
+    from datetime import timedelta
+    from .. import localtime
+    from ..models import Building, CheckinEnrolment, Grid, Household, Residency, User
+    from . import checkins
+    if db.session.scalar(select(CheckinEnrolment.id).join(Household).join(Building).join(Grid)
+                         .where(Grid.community_id == community.id).limit(1)):
+        return
+    worker = db.session.scalar(select(User).where(User.community_id == community.id, User.role == "worker")
+                               .order_by(User.id))
+    resident = db.session.scalar(select(User).where(User.community_id == community.id, User.role == "resident")
+                                 .order_by(User.id))
+    ids = []
+    if resident is not None and resident.resident_id:
+        ids += db.session.scalars(select(Residency.household_id).where(
+            Residency.resident_id == resident.resident_id, Residency.end_date.is_(None))).all()
+    first_grid = db.session.scalar(select(Grid).where(Grid.community_id == community.id, Grid.parent_id.is_(None))
+                                   .order_by(Grid.code))
+    for building in db.session.scalars(select(Building).where(
+            Building.grid_id.in_([g.id for g in first_grid.children])).order_by(Building.id).limit(4)):
+        first = db.session.scalar(select(Household.id).where(Household.building_id == building.id)
+                                  .order_by(Household.id))
+        if first not in ids:
+            ids.append(first)
+    today = localtime.today(community)
+    for n, hid in enumerate(ids):
+        household = db.session.get(Household, hid)
+        checkins.enrol(worker, household, "10:00")
+        if n == len(ids) - 1 and n > 0:
+            checkins.add_pause(worker, household, "hospital", (today - timedelta(days=1)).isoformat(),
+                               (today + timedelta(days=5)).isoformat())
+    db.session.commit()

@@ -6,6 +6,7 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 PHONE_RE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
 def check_digit(first17):
@@ -53,3 +54,8 @@ def mask_phone(value):
 
 def valid_phone(value):
     return bool(PHONE_RE.match((value or "").strip()))
+
+
+def valid_mobile(value):
+    """A mainland mobile number: 11 digits starting 13–19 (what a resident logs in with)."""
+    return isinstance(value, str) and bool(MOBILE_RE.match(value))

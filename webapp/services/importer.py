@@ -9,18 +9,21 @@ import io
 import secrets
 from datetime import date, datetime
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
 from ..extensions import db
 from ..models import (Building, CareCategory, Grid, Household, ImportJob, Residency, Resident,
                       User, resident_categories)
-from . import identity, jobs, registry
-from .clock import utcnow
+from . import audit, identity, jobs, registry, text
+from ..clock import utcnow
 
 COLUMNS = ("楼栋", "单元", "房号", "住户电话", "紧急联系人", "姓名", "性别", "出生日期", "身份证号",
            "居民电话", "与户主关系", "人群类别")
 CHUNK = 250
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection): exports quote it.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ImportFileError(ValueError):
@@ -69,7 +72,10 @@ def _text(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    value = str(value).strip()
+    if value[:1] == "'" and value[1:2] in FORMULA_START:  # quoted by our own export
+        value = value[1:]
+    return value
 
 
 def _date(value):
@@ -101,12 +107,21 @@ def validate(community_id, rows):
             reasons.append(_("未知楼栋“%(name)s”", name=b_name))
         elif len(found) > 1:
             reasons.append(_("楼栋名称“%(name)s”在社区内不唯一", name=b_name))
-        room = _text(raw.get("房号"))
-        if not room:
+        def field(column, label, limit, **kw):
+            """The cell checked as the admin form checks it; None (and a reason) when it fails."""
+            try:
+                return text.clean(_text(raw.get(column)), label, limit, **kw)
+            except ValueError as exc:
+                reasons.append(str(exc).rstrip("。"))
+                return None
+        room = field("房号", _("房号"), 20, name=True)
+        if room == "":
             reasons.append(_("缺少房号"))
-        name = _text(raw.get("姓名"))
-        if not name:
+        name = field("姓名", _("姓名"), 50, name=True)
+        if name == "":
             reasons.append(_("缺少姓名"))
+        unit = field("单元", _("单元"), 20, name=True)
+        relation = field("与户主关系", _("与户主关系"), 20, name=True)
         sex = {"男": "M", "女": "F", "M": "M", "F": "F"}.get(_text(raw.get("性别")).upper() or "", None)
         if sex is None:
             reasons.append(_("性别应为男或女"))
@@ -122,6 +137,9 @@ def validate(community_id, rows):
                     birth = identity.id_birth_date(id_number)
                 elif birth != identity.id_birth_date(id_number):
                     reasons.append(_("出生日期与身份证号不一致"))
+        problem = registry.birth_date_problem(birth)
+        if problem:
+            reasons.append(problem.rstrip("。"))
         for col in ("住户电话", "居民电话"):
             phone = _text(raw.get(col))
             if phone and not identity.valid_phone(phone):
@@ -141,7 +159,6 @@ def validate(community_id, rows):
                 reasons.append(_("未知人群类别“%(name)s”", name=cname))
             elif not cat.derived:
                 cat_ids.append(cat.id)
-        unit = _text(raw.get("单元"))
         person_key = id_number or (b_name, unit, room, name, birth)
         if person_key in seen_ids:
             reasons.append(_("与第%(row)s行重复的居民", row=seen_ids[person_key]))
@@ -152,10 +169,10 @@ def validate(community_id, rows):
                 "household_phone": _text(raw.get("住户电话")) or None, "contacts": contacts,
                 "name": name, "sex": sex, "birth": birth.isoformat() if birth else None,
                 "id_number": id_number or None, "phone": _text(raw.get("居民电话")) or None,
-                "relation": _text(raw.get("与户主关系")) or "户主", "categories": cat_ids,
+                "relation": relation or "户主", "categories": cat_ids,
             })
         else:
-            errors.append({"row": n, "name": name, "reasons": reasons})
+            errors.append({"row": n, "name": name or "", "reasons": reasons})
     return clean, errors
 
 
@@ -167,8 +184,8 @@ def preview(community, user, filename, data):
                     total_rows=len(clean) + len(errors), bad_rows=len(errors),
                     preview={"rows": clean, "errors": errors})
     db.session.add(job)
-    registry.audit(user, "import_preview", f"import:{token}", f"{filename}: {len(errors)} bad rows")
-    db.session.commit()
+    audit.record(user, "import_preview", "import", token, f"{filename}: {len(errors)} bad rows")
+    db.session.flush()
     return job
 
 
@@ -182,7 +199,7 @@ def start(job, only_valid):
     if job.bad_rows and not only_valid:
         raise ImportFileError(_("文件中有错误行。请修改后重新上传，或选择只导入正确的行。"))
     job.status, job.only_valid = "running", bool(only_valid)
-    db.session.commit()
+    db.session.commit()  # durable boundary: a worker process reads the claimed job, so commit before enqueueing
     jobs.set_progress(f"import:{job.token}", done=0, total=job.total_rows - job.bad_rows, status="running")
     jobs.enqueue("webapp.services.importer:run", job.id)
 
@@ -205,17 +222,18 @@ def run(job_id):
                              lambda done: jobs.set_progress(key, done=done, total=len(rows), status="running"))
         job = db.session.get(ImportJob, job_id)
         job.status, job.done_rows = "done", written
-        registry.audit(db.session.get(User, job.user_id), "import", f"import:{job.token}",
-                       f"{written} residents")
+        audit.record(db.session.get(User, job.user_id), "import", "import", job.token,
+                     f"{written} residents")
         db.session.commit()
         jobs.set_progress(key, done=written, total=len(rows), status="done")
     except Exception as exc:
+        # The details (SQL, row data) go to the server log only; the admin sees a plain sentence.
+        current_app.logger.exception("%s (job %s) failed", key, job_id)
         db.session.rollback()
         job = db.session.get(ImportJob, job_id)
-        job.status, job.message = "failed", str(exc)[:500]
+        job.status, job.message = "failed", type(exc).__name__[:500]
         db.session.commit()
         jobs.set_progress(key, done=0, total=len(rows), status="failed")
-        raise
 
 
 def write_rows(community_id, rows, report=lambda done: None):
@@ -225,8 +243,11 @@ def write_rows(community_id, rows, report=lambda done: None):
             select(Household.id, Household.building_id, Household.unit, Household.room)
             .join(Building).join(Grid).where(Grid.community_id == community_id))
     }
+    # Natural keys are looked up inside the importing community only: a row never touches,
+    # moves or reveals another community's resident.
     existing = dict(db.session.execute(
         select(Resident.id_number, Resident.id).where(
+            Resident.community_id == community_id,
             Resident.id_number.in_([r["id_number"] for r in rows if r["id_number"]] or [""])))
         .all())
     # Without an ID number, the same name and birth date in the same household is the same person.
@@ -310,19 +331,40 @@ def export_rows(community_id):
         ]
 
 
+def safe_cell(value):
+    """A value a spreadsheet shows as text: characters XML cannot carry are dropped
+    (whatever is already stored), and a leading = + - @ tab or CR is quoted."""
+    if not isinstance(value, str):
+        return value
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith(FORMULA_START):
+        value = "'" + value
+    return value
+
+
 def to_csv(rows):
     buf = io.StringIO()
     buf.write("\ufeff")
-    csv.writer(buf).writerows(rows)
+    writer = csv.writer(buf)
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
     return buf.getvalue().encode("utf-8")
 
 
 def to_xlsx(rows, title="Sheet1"):
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title)
     for row in rows:
-        ws.append(row)
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(ws, value=safe_cell(value))
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, never a formula
+            cells.append(cell)
+        ws.append(cells)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -6,12 +6,13 @@
 - volunteer: nothing of the registry
 - resident: their own household only
 
-Every registry query goes through here; anything else answers 404.
+Every registry query goes through here. Pure queries, usable from jobs and CLI commands;
+the web layer (web/lookups.py) answers 404 outside them.
 """
-from flask import abort
 from sqlalchemy import select
 
 from ..extensions import db
+from ..access import GRID_ASSIGNED
 from ..models import Building, Grid, GridAssignment, Household, Residency, Resident, User
 
 
@@ -42,7 +43,7 @@ def grid_ids(user):
         return set()
     if user.role == "admin":
         return set(db.session.scalars(select(Grid.id).where(Grid.community_id == user.community_id)))
-    if user.role in ("leader", "worker"):
+    if user.role in GRID_ASSIGNED:
         # one query: the community's grid tree, marked where the user is assigned
         rows = db.session.execute(
             select(Grid.id, Grid.parent_id, GridAssignment.id)
@@ -58,12 +59,30 @@ def top_grids(user):
         return db.session.scalars(
             select(Grid).where(Grid.community_id == user.community_id, Grid.parent_id.is_(None)).order_by(Grid.code)
         ).all()
-    if user.role in ("leader", "worker"):
+    if user.role in GRID_ASSIGNED:
         return db.session.scalars(
             select(Grid).join(GridAssignment, GridAssignment.grid_id == Grid.id)
             .where(GridAssignment.user_id == user.id).order_by(Grid.code)
         ).all()
     return []
+
+
+def areas(user):
+    """What a user's scope covers, as audit subjects: ("community", id) for an admin, else
+    ("grid", id) of each assigned grid (its micro-grids included)."""
+    if user.role == "admin":
+        return [("community", user.community_id)]
+    return [("grid", g.id) for g in top_grids(user)] or [("household", None)]
+
+
+def grid_list(user):
+    """The Grid rows the user sees (for filters), by code."""
+    return db.session.scalars(select(Grid).where(Grid.id.in_(grid_ids(user) or {-1})).order_by(Grid.code)).all()
+
+
+def subtree(community_id, grid_id):
+    """The grid's id and the ids of every grid below it."""
+    return _descendants(community_id, [grid_id])
 
 
 def own_household_id(user):
@@ -98,35 +117,6 @@ def residents(user):
 
 def users(admin):
     return select(User).where(User.community_id == admin.community_id)
-
-
-def _one_or_404(query):
-    obj = db.session.scalars(query).first()
-    if obj is None:
-        abort(404)
-    return obj
-
-
-def grid_or_404(user, grid_id):
-    if grid_id not in grid_ids(user):
-        abort(404)
-    return db.get_or_404(Grid, grid_id)
-
-
-def building_or_404(user, building_id):
-    return _one_or_404(buildings(user).where(Building.id == building_id))
-
-
-def household_or_404(user, household_id):
-    return _one_or_404(households(user).where(Household.id == household_id))
-
-
-def resident_or_404(user, resident_id):
-    return _one_or_404(residents(user).where(Resident.id == resident_id))
-
-
-def user_or_404(admin, user_id):
-    return _one_or_404(users(admin).where(User.id == user_id))
 
 
 def can_see_household(user, household_id):

@@ -1,14 +1,13 @@
 import uuid
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ...access import ANY_USER, REGISTRY, allow
+from ...access import ANY_USER, HANDLE_ALERTS, RAISE_ALERTS, allow
 from ...extensions import db
-from ...models import Notice
 from ...services import alerts, push, scope
-from ...services.clock import utcnow
 from ...services.records import ingest_one
+from ...web import forms, lookups
 from . import bp
 
 
@@ -20,13 +19,27 @@ def _alert_or_404(alert_id):
 
 
 @bp.route("/alerts")
-@allow(*REGISTRY)
+@allow(HANDLE_ALERTS)
 def index():
-    return render_template("alerts/index.html", alerts=alerts.listing(current_user), labels=alerts)
+    """Filtered by ?state= &source= &grid= (a plain GET form; htmx swaps #alert-list), paged by ?page=."""
+    args = request.args
+    grid_id = forms.int_or_none(args.get("grid"))
+    grid = lookups.grid_or_404(current_user, grid_id) if grid_id is not None else None
+    number = forms.int_or_none(args.get("page")) or 1
+    found, total = alerts.listing(current_user, state=args.get("state"), source=args.get("source"), grid=grid,
+                                  page=number)
+    pages = max(1, -(-total // alerts.PER_PAGE))
+    query = {k: args.get(k) for k in ("state", "source", "grid") if args.get(k)}
+    template = "alerts/_list.html" if request.headers.get("HX-Request") else "alerts/index.html"
+    response = make_response(render_template(
+        template, alerts=found, total=total, page=number, pages=pages, query=query, labels=alerts,
+        grids=scope.grid_list(current_user)))
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 @bp.route("/alerts/<int:alert_id>")
-@allow(*REGISTRY)
+@allow(HANDLE_ALERTS)
 def show(alert_id, error=None, status=200):
     alert = _alert_or_404(alert_id)
     return render_template("alerts/show.html", alert=alert, labels=alerts, error=error), status
@@ -43,23 +56,23 @@ def _act(alert_id, action, error_status):
 
 
 @bp.route("/alerts/<int:alert_id>/ack", methods=["POST"])
-@allow(*REGISTRY)
+@allow(HANDLE_ALERTS)
 def acknowledge(alert_id):
     return _act(alert_id, lambda alert: alerts.acknowledge(alert, current_user), 409)
 
 
 @bp.route("/alerts/<int:alert_id>/resolve", methods=["POST"])
-@allow(*REGISTRY)
+@allow(HANDLE_ALERTS)
 def resolve(alert_id):
     return _act(alert_id, lambda alert: alerts.resolve(alert, current_user, request.form.get("outcome"),
                                                        false_alarm=request.form.get("false_alarm") == "1"), 400)
 
 
 @bp.route("/households/<int:household_id>/alerts", methods=["POST"])
-@allow(*REGISTRY)
+@allow(RAISE_ALERTS)
 def raise_for_household(household_id):
     """A worker raises an alert directly (plain HTML; the phone's outbox sends the same payload)."""
-    household = scope.household_or_404(current_user, household_id)
+    household = lookups.household_or_404(current_user, household_id)
     payload = {"household_id": household.id, "source": "worker",
                "severity": request.form.get("severity") or "high", "note": request.form.get("note") or ""}
     answer = ingest_one(current_user, "alert", request.form.get("uuid") or str(uuid.uuid4()), payload)
@@ -70,11 +83,26 @@ def raise_for_household(household_id):
 
 
 @bp.route("/inbox")
-@allow(*ANY_USER)
+@allow(ANY_USER)
 def inbox():
-    notices = push.inbox(current_user)
-    response = render_template("alerts/inbox.html", notices=notices)
-    db.session.query(Notice).filter(Notice.user_id == current_user.id, Notice.read_at.is_(None)) \
-        .update({"read_at": utcnow()})
-    db.session.commit()
-    return response
+    """The notices. Looking changes nothing: reading is a POST (one notice, or all)."""
+    return render_template("alerts/inbox.html", notices=push.inbox(current_user),
+                           unread=push.unread_count(current_user))
+
+
+@bp.route("/inbox/read", methods=["POST"])
+@allow(*ANY_USER)
+def inbox_read_all():
+    push.mark_read(current_user)
+    return redirect(url_for("alerts.inbox"))
+
+
+@bp.route("/notices/<int:notice_id>/open", methods=["POST"])
+@allow(*ANY_USER)
+def open_notice(notice_id):
+    """Follow a notice: it is read now, and the user goes where it points."""
+    notice = push.mark_read(current_user, notice_id)
+    if notice is None:
+        abort(404)
+    url = notice.url or "/"
+    return redirect(url if url.startswith("/") and not url.startswith("//") else "/")

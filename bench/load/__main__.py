@@ -1,0 +1,3 @@
+from bench.load import main
+
+main()

@@ -1,0 +1,1 @@
+"""Operations: what running Linli in production needs beyond the features."""
