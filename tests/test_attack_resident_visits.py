@@ -2,19 +2,25 @@
 household straight to /api/sync. Nothing may be stored, the household stays due for the
 worker, and an "urgent" visit raises no alert."""
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from webapp import clock
 from webapp.extensions import db
 from webapp.models import Alert, Visit
 from webapp.services import scope, visits
 
 
 def _visit(household_id, **extra):
-    payload = {"household_id": household_id, "mode": "door", "occurred_at": "2026-11-20T10:00",
+    """A visit made an hour ago (Beijing time on the form, UTC on the envelope), whatever today is."""
+    made = clock.utcnow() - timedelta(hours=1)
+    payload = {"household_id": household_id, "mode": "door",
+               "occurred_at": (made + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M"),
                "health": "ok", "note": "一切都好"}
     payload.update(extra)
-    return {"uuid": str(uuid.uuid4()), "kind": "visit", "recorded_at": "2026-11-20T02:00:00Z", "payload": payload}
+    return {"uuid": str(uuid.uuid4()), "kind": "visit", "recorded_at": made.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "payload": payload}
 
 
 def _due_ids(user):
