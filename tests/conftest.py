@@ -8,12 +8,14 @@ that holds tables the suite did not create (no marker table) is refused too."""
 import contextvars
 import os
 import re
+import time
 import types
 
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from webapp import create_app
 from webapp.extensions import db, limiter
@@ -88,12 +90,24 @@ def app(instance_dir):
 def empty_database():
     db.session.remove()
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if db.engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE %s RESTART IDENTITY CASCADE" % ", ".join(f'"{t}"' for t in tables)))
-        else:
+    if db.engine.dialect.name != "postgresql":
+        with db.engine.begin() as conn:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
+        return
+    # A process the test started (a live server's last request, a killed worker's connection) may
+    # still hold a lock: TRUNCATE waits for it, and if PostgreSQL picks it as a deadlock's victim,
+    # it is tried again rather than leaving the next test a database that is not empty.
+    for attempt in range(20):
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+                conn.execute(text("TRUNCATE %s RESTART IDENTITY CASCADE" % ", ".join(f'"{t}"' for t in tables)))
+            return
+        except OperationalError:
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
 
 
 @pytest.fixture(autouse=True)
