@@ -354,3 +354,48 @@ def test_two_staff_enrol_the_same_elder_at_once(world, as_user):
     assert row.active and row.deadline in ("08:00", "09:00")
     page = clients[0].get(f"/households/{hid}").get_data(as_text=True)
     assert f"每天 {row.deadline} 前打卡" in page
+
+
+def test_one_sweep_alerting_many_elders_tells_each_grids_own_people_once(world):
+    """The sweep raises its alerts together (one transaction, recipients looked up once per grid):
+    each elder's alert still tells only the workers of that elder's own grid (a micro-grid's
+    worker for theirs, never for a sibling's), a grid with no worker goes to its leader at once,
+    and nobody in the other community hears of any of it."""
+    from webapp.models import GridAssignment
+    clock.freeze(local(7))
+    db.session.execute(delete(Visit))
+    db.session.execute(delete(Checkin))
+    # grid 2 loses its workers and gets leader1 as its leader: its elders' alerts go straight to her
+    grid2_ids = [world.grids[1].id] + [g.id for g in world.grids[1].children]
+    db.session.execute(delete(GridAssignment).where(
+        GridAssignment.grid_id.in_(grid2_ids),
+        GridAssignment.user_id.in_(select(User.id).where(User.role == "worker"))))
+    db.session.add(GridAssignment(user_id=world.users["leader1"].id, grid_id=world.grids[1].id))
+    db.session.commit()
+    micro_home, sibling_home = world.micro_households[0], world.sibling_households[0]
+    grid2_homes = world.grid2[:3]
+    other_home = world.other.grid1[0]
+    homes = [micro_home, sibling_home, *grid2_homes, other_home]
+    for home in homes[:-1]:
+        checkins.enrol(world.users["worker1"], home, "10:00")
+    checkins.enrol(world.users["c2_worker1"], other_home, "10:00")
+    db.session.commit()
+
+    assert sweep_at(local(10, 30)) == (len(homes), len(homes))
+    told = {}
+    for home in homes:
+        found = checkin_alerts(home.id)
+        assert len(found) == 1, home.id
+        told[home.id] = {db.session.get(User, uid).username for uid in db.session.scalars(
+            select(Notice.user_id).where(Notice.alert_id == found[0].id))}
+        assert sum(1 for _ in db.session.scalars(select(Notice.id).where(Notice.alert_id == found[0].id))) \
+            == len(told[home.id]), "someone was told twice"
+    assert "microworker1" in told[micro_home.id] and "worker1" in told[micro_home.id]
+    assert "microworker1" not in told[sibling_home.id] and "worker1" in told[sibling_home.id]
+    for home in grid2_homes:
+        assert told[home.id] == {"leader1"}, told[home.id]
+    assert told[other_home.id] and all(name.startswith("c2_") for name in told[other_home.id])
+    assert not any(name.startswith("c2_") for home in homes[:-1] for name in told[home.id])
+    # the same sweep again raises nothing more
+    assert sweep_at(local(10, 45)) == (0, 0)
+    assert all(len(checkin_alerts(home.id)) == 1 for home in homes)

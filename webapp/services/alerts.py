@@ -16,6 +16,7 @@ from datetime import timedelta
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import access
 from ..extensions import db
@@ -94,6 +95,25 @@ def raise_alert(source, household, severity="high", raised_by=None, note="", loc
     return alert
 
 
+def raise_many(source, households, severity="high", note=""):
+    """Raise one system alert per household (no raiser), all in one transaction with whatever the
+    caller has marked, then climb their first rungs together (ladder.step_many): for sweeps that
+    find many at once. The same durable rules as raise_alert: the alerts are committed before
+    anyone is told, and a crash in between leaves them due at once for the next tick."""
+    now = utcnow()
+    made = [Alert(uuid=str(uuidlib.uuid4()), recorded_at=now, received_at=now, household_id=h.id,
+                  author_id=None, source=source, severity=severity, location=location_of(h), note=note or "",
+                  **LADDER.start(now)) for h in households]
+    db.session.add_all(made)
+    db.session.flush()
+    label = str(SOURCE_LABELS[source])
+    for alert in made:
+        _event(alert, "raised", None, label)
+    db.session.commit()
+    ladder_mod.step_many(LADDER, [a.id for a in made])
+    return made
+
+
 def _event(alert, kind, user=None, detail=""):
     db.session.add(AlertEvent(alert_id=alert.id, kind=kind, user_id=user.id if user else None,
                               detail=str(detail)[:500], at=utcnow()))
@@ -125,6 +145,15 @@ class AlertLadder(ladder_mod.Ladder):
 
     def excluded(self, alert):
         return {alert.author_id} if alert.author_id else set()
+
+    def load_options(self):
+        return (selectinload(Alert.household).selectinload(Household.building).selectinload(Building.grid),)
+
+    def audience(self, alert, level):
+        """responders(household, level) depends only on the household's grid (its chain of grids
+        and their community), and at the admins' rung on the community alone."""
+        building = alert.household.building
+        return ("community", building.grid.community_id) if level >= 2 else ("grid", building.grid_id, level)
 
     def record(self, alert, level, rung, recipients):
         _event(alert, "notified" if level == 0 else "escalated", None,

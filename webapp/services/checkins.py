@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import access, localtime
 from ..extensions import db
@@ -263,12 +264,15 @@ def sweep(now=None):
             reminded += len(households)
         else:
             db.session.commit()
-        # the alert: compare-and-set and raise_alert commit together, per elder
-        for household_id in _mark(community, today, minutes - grace, CheckinEnrolment.alerted_on):
-            household = db.session.get(Household, household_id)
-            alerts.raise_alert("checkin", household, severity="high",
-                               note=_("今天截止时间前未平安打卡，提醒后仍无回应。"))
-            alerted += 1
+        # the alerts: the compare-and-set and every alert it calls for commit together
+        missed = _mark(community, today, minutes - grace, CheckinEnrolment.alerted_on)
+        if missed:
+            households = db.session.scalars(select(Household).where(records.one_of(Household.id, missed))
+                                            .options(selectinload(Household.building))
+                                            .order_by(Household.id)).all()
+            alerts.raise_many("checkin", households, severity="high",
+                              note=_("今天截止时间前未平安打卡，提醒后仍无回应。"))
+            alerted += len(households)
         db.session.commit()
     return reminded, alerted
 

@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Callable, Optional
 
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..clock import utcnow
 from ..extensions import db
@@ -81,6 +82,15 @@ class Ladder:
     def record_nobody(self, subject, level, rung):
         pass
 
+    def load_options(self):
+        """Loader options for step_many's one query over its subjects (e.g. what audience() reads)."""
+        return ()
+
+    def audience(self, subject, level):
+        """A key shared by subjects whose rung `level` tells the same people (step_many looks them
+        up once per key), or None to look up every subject's own."""
+        return None
+
     # -- columns by name, so a model may call them what it likes --
     def level(self):
         return getattr(self.model, self.level_column)
@@ -97,27 +107,23 @@ class Ladder:
         setattr(subject, self.deadline_column, None)
 
 
-def step(ladder, subject_id, now=None):
-    """Climb one rung if it is due. Returns True when this call climbed it.
-
-    Commits by itself (a deliberate durable boundary, see the module docstring)."""
-    now = now or utcnow()
+def _climb(ladder, subject_id, now, recipients):
+    """One step's work, in the caller's transaction, without committing. Returns (climbed, push):
+    push is (users, title, body, url, subject) to send once committed, or None."""
     subject = db.session.get(ladder.model, subject_id)
     deadline = getattr(subject, ladder.deadline_column, None) if subject is not None else None
     if deadline is None or deadline > now:
-        db.session.rollback()
-        return False
+        return False, None
     rungs = ladder.rungs_for(subject)
     old = getattr(subject, ladder.level_column)
     new = old + 1
     if new >= len(rungs):
-        db.session.rollback()
-        return False
+        return False, None
     # the first rung from `new` up with somebody on it (the last rung, if none has)
     excluded = ladder.excluded(subject)
     handed_over, level = [], new
     while True:
-        users = [u for u in rungs[level].recipients(subject) if u not in excluded]
+        users = [u for u in recipients(subject, level, rungs[level]) if u not in excluded]
         if users or level + 1 >= len(rungs):
             break
         handed_over.append(level)
@@ -130,23 +136,74 @@ def step(ladder, subject_id, now=None):
         .values({ladder.level_column: level, ladder.deadline_column: following})
         .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:  # another process climbed it, or someone acted meanwhile
-        db.session.rollback()
-        return False
+        return False, None
+    set_committed_value(subject, ladder.level_column, level)  # what was written; not dirty
+    set_committed_value(subject, ladder.deadline_column, following)
     for skipped in handed_over:
         ladder.record_handover(subject, skipped, rungs[skipped])
     if not users:
         log.error("ladder %s: %s %s reached its last rung with nobody to tell",
                   ladder.subject_type, ladder.subject_type, subject_id)
         ladder.record_nobody(subject, level, rungs[level])
-        db.session.commit()
-        return True
+        return True, None
     ladder.record(subject, level, rungs[level], users)
     title, body, url = ladder.message(subject, level, now)
     subject_ref = (ladder.subject_type, subject_id)
     push.add_notices(users, title, body, url, subject=subject_ref)
+    return True, (users, title, body, url, subject_ref)
+
+
+def _send(pushes):
+    for users, title, body, url, subject_ref in pushes:
+        push.send_later(users, title, body, url, subject=subject_ref)
+
+
+def step(ladder, subject_id, now=None):
+    """Climb one rung if it is due. Returns True when this call climbed it.
+
+    Commits by itself (a deliberate durable boundary, see the module docstring)."""
+    climbed, to_send = _climb(ladder, subject_id, now or utcnow(),
+                              lambda subject, level, rung: rung.recipients(subject))
+    if not climbed:
+        db.session.rollback()
+        return False
     db.session.commit()
-    push.send_later(users, title, body, url, subject=subject_ref)
+    _send([to_send] if to_send else [])
     return True
+
+
+def step_many(ladder, subject_ids, now=None):
+    """`step` for many subjects at once, for sweeps that find a hundred at a time: the same
+    compare-and-set per subject, handovers and notices, in one transaction and one commit, then
+    the pushes. Who is on a rung is looked up once per ladder.audience(subject, level) (subjects
+    with the same audience share their recipients). Returns how many climbed.
+
+    A durable boundary like `step`: a subject another process climbed meanwhile is left to it; a
+    crash before the commit tells nobody and leaves every subject due for the next run_due."""
+    now = now or utcnow()
+    known = {}
+
+    def recipients(subject, level, rung):
+        key = ladder.audience(subject, level)
+        if key is None:
+            return rung.recipients(subject)
+        if key not in known:
+            known[key] = list(rung.recipients(subject))
+        return known[key]
+
+    ids = list(subject_ids)
+    if ids:  # one statement loads them all (and what audience() needs), not one each
+        db.session.scalars(select(ladder.model).where(ladder.model.id.in_(ids))
+                           .options(*ladder.load_options())).all()
+    pushes, climbed = [], 0
+    for subject_id in ids:
+        ok, to_send = _climb(ladder, subject_id, now, recipients)
+        climbed += ok
+        if to_send:
+            pushes.append(to_send)
+    db.session.commit()
+    _send(pushes)
+    return climbed
 
 
 def due(ladder, now=None):
