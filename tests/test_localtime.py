@@ -125,3 +125,25 @@ def test_notice_alert_id_reads_and_writes_the_subject(world):
     assert (n.subject_type, n.subject_id, n.alert_id) == ("alert", 7, 7)
     n.subject_type = "request"
     assert n.alert_id is None
+
+
+def test_an_elder_turns_80_on_the_communitys_date_not_londons(as_user, world):
+    """04:00 on 2 March in Shanghai is still 1 March in UTC. An elder born on 2 March 1946 is 80
+    that morning: the household page says so and, as 高龄 (aged), the household is on the worker's
+    list to visit. Counted on the UTC date, she was 79 until 08:00 and not due."""
+    from datetime import date
+    from webapp.services import registry
+    db.session.execute(delete(Visit))
+    community = world.grids[0].community
+    building = world.grid1[0].building
+    home = registry.save_household(building, "9", "901", None, [])
+    registry.save_resident(community, home, "户主", "寿星", "F", date(1946, 3, 2), None, None, [])
+    db.session.commit()
+    clock.freeze(datetime(2026, 3, 1, 20, 0))  # 2026-03-02 04:00 in Shanghai
+    page = as_user("worker1").get(f"/households/{home.id}").get_data(as_text=True)
+    assert "80岁" in page and "79岁" not in page
+    assert home.id in {entry.household.id for entry in visits.today_list(world.users["worker1"])}
+    clock.freeze(datetime(2026, 3, 1, 15, 0))  # 2026-03-01 23:00 in Shanghai: the day before
+    page = as_user("worker1").get(f"/households/{home.id}").get_data(as_text=True)
+    assert "79岁" in page
+    assert home.id not in {entry.household.id for entry in visits.today_list(world.users["worker1"])}

@@ -5,9 +5,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import relationship, validates
 
 from ..extensions import db
-from ..clock import utcnow
 
 RISK_LEVELS = ("high", "key", "general")
+
+
+def _held_community(community_id):
+    """The community, held by the session for as long as it lives: a page that asks hundreds of
+    residents their age loads it once (the identity map alone holds objects weakly)."""
+    held = db.session.info.setdefault("held_communities", {})
+    community = held.get(community_id)
+    if community is None or community not in db.session:
+        community = held[community_id] = db.session.get(Community, community_id)
+    return community
 
 
 class Community(db.Model):
@@ -141,7 +150,9 @@ class Resident(db.Model):
     def age(self, today=None):
         if not self.birth_date:
             return None
-        today = today or utcnow().date()
+        if today is None:  # the community's date: at 04:00 in Beijing it is still yesterday in UTC
+            from .. import localtime
+            today = localtime.today(_held_community(self.community_id))
         b = self.birth_date
         return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
 

@@ -14,10 +14,10 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
 from ..extensions import db
-from ..models import (Building, CareCategory, Grid, Household, ImportJob, Residency, Resident,
+from ..models import (Building, CareCategory, Community, Grid, Household, ImportJob, Residency, Resident,
                       User, resident_categories)
 from . import audit, identity, jobs, registry, text
-from ..clock import utcnow
+from .. import localtime
 
 COLUMNS = ("楼栋", "单元", "房号", "住户电话", "紧急联系人", "姓名", "性别", "出生日期", "身份证号",
            "居民电话", "与户主关系", "人群类别")
@@ -256,7 +256,7 @@ def write_rows(community_id, rows, report=lambda done: None):
             .join(Residency, (Residency.resident_id == Resident.id) & Residency.end_date.is_(None))
             .where(Resident.community_id == community_id, Resident.id_number.is_(None))):
         existing[(hid, name, birth.isoformat() if birth else None)] = rid
-    today = utcnow().date()
+    today = localtime.today(db.session.get(Community, community_id))  # the community's date, not UTC's
     done = 0
     for start_at in range(0, len(rows), CHUNK):
         chunk = rows[start_at:start_at + CHUNK]

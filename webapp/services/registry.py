@@ -11,7 +11,7 @@ from ..models.registry import RISK_LEVELS, name_initials  # noqa: F401  (re-expo
 from ..models import (Building, CareCategory, Community, Grid, Household, Residency,
                       Resident, resident_categories)
 from . import identity, scope, text
-from ..clock import utcnow
+from .. import localtime
 
 # code, name, level, interval_days, derived
 DEFAULT_CATEGORIES = (
@@ -90,13 +90,13 @@ def _aged_born_by(today):
         return today.replace(year=today.year - 80, day=28)
 
 
-def visit_intervals(household_ids, cats_by_code, high_risk_days):
+def visit_intervals(household_ids, cats_by_code, high_risk_days, today):
     """{household_id: days between visits the household needs (its neediest current resident), or
     None} for the households of `household_ids` (a select of ids), in ONE aggregate statement: no
     resident or category is loaded as an object. Same rule as visit_interval."""
     own = func.min(case((CareCategory.derived.is_(False), CareCategory.interval_days)))
     risky = func.max(case((CareCategory.code.in_(sorted(HIGH_RISK_AGED_WITH)), 1), else_=0))
-    born_by = _aged_born_by(utcnow().date())
+    born_by = _aged_born_by(today)  # the community's date, not UTC's
     rows = db.session.execute(
         select(Residency.household_id, Resident.birth_date, own, risky)
         .join(Resident, Resident.id == Residency.resident_id)
@@ -394,7 +394,7 @@ def save_resident(community, household, relation, name, sex, birth, phone, id_nu
 
 def move_resident(resident, household, relation, on=None):
     """Link a resident to a household; an earlier link is closed, not overwritten."""
-    on = on or utcnow().date()
+    on = on or localtime.today(db.session.get(Community, resident.community_id))
     current = resident.current_residency
     if current and current.household_id == household.id:
         current.relation = relation or current.relation
@@ -415,7 +415,7 @@ def birth_date_problem(birth, today=None):
     """Why a birth date cannot be right (in the future, or more than 120 years ago), or None."""
     if birth is None:
         return None
-    today = today or utcnow().date()
+    today = today or localtime.today()  # the configured zone's date: a birth this morning is not "future"
     if birth > today:
         return _("出生日期不能晚于今天。")
     if (today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))) > MAX_AGE_YEARS:

@@ -179,7 +179,8 @@ def _day_plan(user, today):
     # in the order the registry lists them, which breaks ties in the day's order as before
     interval = dict.fromkeys(db.session.scalars(
         in_scope.order_by(Building.name, Household.unit, Household.room, Household.id)), None)
-    interval.update(registry.visit_intervals(in_scope, cats, community.setting("high_risk_days", 7)))
+    interval.update(registry.visit_intervals(in_scope, cats, community.setting("high_risk_days", 7),
+                                            localtime.today(community)))
     week_start = today - timedelta(days=today.weekday())
     before = {}
     visited_week, visited_today = set(), set()
