@@ -421,6 +421,16 @@ def _overview_counts(client):
     return {label: int(n) for n, label in re.findall(r"<li><b>(\d+)</b>([^<]+)</li>", html)}
 
 
+def _grow_by_one_of_each(community, username):
+    """One more grid, building, household, resident and account in the community."""
+    g = registry.save_grid(community, f"{username}的网格")
+    b = registry.save_building(g, f"{username}楼", "新路1号")
+    h = registry.save_household(b, "1", "101", None, [])
+    registry.save_resident(community, h, "户主", "新居民", "F", date(1950, 3, 3), None, None, [])
+    accounts.create_user(community, username, "新网格员", "worker", demo.PASSWORD, grids=[g])
+    db.session.commit()
+
+
 def test_overview_counts_only_the_admins_own_community(as_user, world, other):
     """Issue 7, fault 9: a count over residents (or grids, buildings, households, accounts) without
     the community filter shows another community's people in the overview."""
@@ -428,18 +438,8 @@ def test_overview_counts_only_the_admins_own_community(as_user, world, other):
     before = _overview_counts(admin)
     assert set(before) >= {"网格", "楼栋", "住户", "居民", "账号"}, before
     # another community grows: this admin's figures stay as they were
-    g = registry.save_grid(other.community, "外网格二")
-    b = registry.save_building(g, "外2栋", "外环路2号")
-    h = registry.save_household(b, "1", "102", None, [])
-    registry.save_resident(other.community, h, "户主", "外居民二", "M", date(1948, 2, 2), None, None, [])
-    accounts.create_user(other.community, "otherworker2", "外网格员二", "worker", demo.PASSWORD, grids=[g])
-    db.session.commit()
+    _grow_by_one_of_each(other.community, "otherworker2")
     assert _overview_counts(admin) == before
     # this community grows by one of each: each figure moves by one
-    g = registry.save_grid(world.community, "新网格")
-    b = registry.save_building(g, "新1栋", "新路1号")
-    h = registry.save_household(b, "1", "101", None, [])
-    registry.save_resident(world.community, h, "户主", "新居民", "F", date(1950, 3, 3), None, None, [])
-    accounts.create_user(world.community, "newworker", "新网格员", "worker", demo.PASSWORD, grids=[g])
-    db.session.commit()
+    _grow_by_one_of_each(world.community, "newworker")
     assert _overview_counts(admin) == {k: v + 1 for k, v in before.items()}
