@@ -41,6 +41,11 @@ class Visit(FieldRecord, db.Model):
     urgent = sa.Column(sa.Boolean, nullable=False, default=False)
     amends = sa.Column(sa.String(36), index=True)  # uuid of the visit this one corrects
 
+    # The dashboards' and the roll-up's read: visits of a period, by household, corrections left out
+    # (an index-only scan rather than the visit rows themselves).
+    __table_args__ = (sa.Index("ix_visit_occurred_household", "occurred_at", "household_id",
+                               postgresql_where=sa.text("amends IS NULL"), sqlite_where=sa.text("amends IS NULL")),)
+
     household = relationship("Household")
     author = relationship("User")
 

@@ -31,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, text, union_all
 
 from ..extensions import db
 from ..models import (Alert, Building, CareCategory, Community, Delivery, Grid, GridAssignment, Household,
@@ -464,6 +464,11 @@ def district_rollup(month):
     if not communities:
         return []
     first = communities[0]
+    if _dialect() == "postgresql":
+        # An analytic statement over the whole district: its rough row estimates would have the JIT
+        # spend most of a second compiling, and the default work_mem spills its hashes to disk.
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL work_mem = '32MB'"))
     # the month's bounds in the first community's zone: communities of one district share a zone
     ctx = Ctx(first, [], month)
     days_of = sorted(set(db.session.scalars(select(CareCategory.interval_days).distinct())) | {7})
