@@ -214,16 +214,23 @@ def test_records_waiting_more_than_three_days_are_warned_about(persistent, live,
     page.wait_for_function("window.__persistAsked > 0", timeout=10000)
 
 
-def test_background_sync_sends_with_no_page_open(persistent, live, world):
-    """Back online, the browser's `sync` event lets the service worker send the outbox by itself."""
-    worker_id = world.users["worker1"].id
+def left_to_the_service_worker(persistent, live, world, note):
+    """worker1 logs a visit offline and leaves Linli (about:blank): only the service worker can
+    send it now. → (context, page)"""
     ctx = persistent(**CTX)
     page = start(ctx, live, "worker1")
     page.goto(live.url + f"/households/{world.grid1[0].id}")
     controlled(page)
     ctx.set_offline(True)
-    log_visit(page, "后台同步")
-    page.goto("about:blank")  # no Linli page runs any more: only the service worker can send it
+    log_visit(page, note)
+    page.goto("about:blank")
+    return ctx, page
+
+
+def test_background_sync_sends_with_no_page_open(persistent, live, world):
+    """Back online, the browser's `sync` event lets the service worker send the outbox by itself."""
+    worker_id = world.users["worker1"].id
+    ctx, _page = left_to_the_service_worker(persistent, live, world, "后台同步")
     assert visits_by(worker_id) == 0
     ctx.set_offline(False)
     wait_for(lambda: visits_by(worker_id) == 1, timeout=60, message="the visit sent by the service worker")
@@ -235,13 +242,7 @@ def test_a_sync_that_finds_no_network_keeps_trying_until_it_returns(persistent, 
     records go within seconds of the network's return, with no page open, not at the browser's own
     retry five minutes later."""
     worker_id = world.users["worker1"].id
-    ctx = persistent(**CTX)
-    page = start(ctx, live, "worker1")
-    page.goto(live.url + f"/households/{world.grid1[0].id}")
-    controlled(page)
-    ctx.set_offline(True)
-    log_visit(page, "信号时有时无")
-    page.goto("about:blank")  # only the service worker can send it
+    ctx, page = left_to_the_service_worker(persistent, live, world, "信号时有时无")
     tried = []
 
     def no_network(route):
@@ -256,6 +257,35 @@ def test_a_sync_that_finds_no_network_keeps_trying_until_it_returns(persistent, 
     assert tried, "the service worker never tried to send"
     assert visits_by(worker_id) == 0
     ctx.unroute("**/api/**")
+    wait_for(lambda: visits_by(worker_id) == 1, timeout=60, message="the visit, sent by the same sync event")
+
+
+def test_a_sync_that_finds_a_page_sending_waits_for_it(persistent, live, world):
+    """The browser fires `sync` while a page holds the outbox (it sends one at a time), and the
+    worker closes that page before it is done: the service worker's sync still sends the record.
+    (CI caught this: the sync said "busy", ended as done, and the visit waited for the next page.)"""
+    worker_id = world.users["worker1"].id
+    ctx = persistent(**CTX)
+    page = start(ctx, live, "worker1")
+    page.goto(live.url + f"/households/{world.grid1[0].id}")
+    controlled(page)
+    worker = ctx.service_workers[0]
+    worker.evaluate("""() => {  // what each of the service worker's sends comes to
+        const send = self.Outbox.sync;
+        self.__tries = [];
+        self.Outbox.sync = () => send().then(r => (self.__tries.push(r.busy ? 'busy' : 'done'), r),
+                                              e => { self.__tries.push('failed'); throw e; });
+    }""")
+    page.evaluate("navigator.locks.request('linli-sync', () => new Promise(r => { window.__release = r; })) && 1")
+    ctx.set_offline(True)
+    log_visit(page, "页面正在发送")
+    ctx.set_offline(False)  # the browser fires `sync` while the page holds the outbox
+    deadline = time.monotonic() + 30
+    while "busy" not in worker.evaluate("self.__tries") and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert "busy" in worker.evaluate("self.__tries"), "the service worker's sync never met the busy outbox"
+    assert visits_by(worker_id) == 0
+    page.goto("about:blank")  # the page goes, and its hold on the outbox with it
     wait_for(lambda: visits_by(worker_id) == 1, timeout=60, message="the visit, sent by the same sync event")
 
 

@@ -115,18 +115,22 @@ self.addEventListener("fetch", function (event) {
   }
 });
 
-// Back online: the browser fires `sync`. The network may still be failing (a flapping signal):
-// the event keeps trying for a while, within the browser's limit for a sync event (3 minutes in
-// Chromium), before a rejection leaves it to the browser's own retry minutes later. Pages hear
-// of the changes through the outbox's BroadcastChannel.
+// Back online: the browser fires `sync`. The network may still be failing (a flapping signal),
+// or a page may be sending at that moment (the outbox sends one at a time, and that page may be
+// closed before it is done): the event keeps trying for a while, within the browser's limit for a
+// sync event (3 minutes in Chromium), before a rejection leaves it to the browser's own retry
+// minutes later. Pages hear of the changes through the outbox's BroadcastChannel.
 var SYNC_RETRY_MS = [2000, 4000, 8000, 15000, 30000, 30000];
 function syncUntilSent(tries) {
-  return self.Outbox.sync().catch(function (error) {
+  function again(error) {
     if (tries >= SYNC_RETRY_MS.length) throw error;
     return new Promise(function (resolve) { setTimeout(resolve, SYNC_RETRY_MS[tries]); }).then(function () {
       return syncUntilSent(tries + 1);
     });
-  });
+  }
+  return self.Outbox.sync().then(function (result) {
+    return result && result.busy ? again(new Error("outbox busy")) : result;
+  }, again);
 }
 self.addEventListener("sync", function (event) {
   if (event.tag === "linli-outbox") event.waitUntil(syncUntilSent(0));
