@@ -78,19 +78,32 @@ def location_of(household):
     return f"{b.address} {household.label}".strip()
 
 
+def _new_alert(source, household, now, severity="high", raised_by=None, note="", location=None,
+               alert_uuid=None, visit_uuid=None, recorded_at=None):
+    return Alert(uuid=alert_uuid or str(uuidlib.uuid4()), recorded_at=recorded_at or now, received_at=now,
+                 household_id=household.id, author_id=raised_by.id if raised_by else None, source=source,
+                 severity=severity, location=location or location_of(household), note=note or "",
+                 visit_uuid=visit_uuid, **LADDER.start(now))
+
+
+def _store_raised(alerts, source, raised_by=None):
+    """The alerts and their "raised" events, committed (with whatever the caller has marked)
+    before anyone is told."""
+    db.session.add_all(alerts)
+    db.session.flush()
+    label = str(SOURCE_LABELS[source])
+    for alert in alerts:
+        _event(alert, "raised", raised_by, label)
+    db.session.commit()
+
+
 def raise_alert(source, household, severity="high", raised_by=None, note="", location=None, alert_uuid=None,
                 visit_uuid=None, recorded_at=None):
     """Raise one alert and start its ladder: the single call for every source.
     A durable boundary: the alert is committed, then its first rung is climbed (and committed)."""
-    now = utcnow()
-    alert = Alert(uuid=alert_uuid or str(uuidlib.uuid4()), recorded_at=recorded_at or now, received_at=now,
-                  household_id=household.id, author_id=raised_by.id if raised_by else None, source=source,
-                  severity=severity, location=location or location_of(household), note=note or "",
-                  visit_uuid=visit_uuid, **LADDER.start(now))
-    db.session.add(alert)
-    db.session.flush()
-    _event(alert, "raised", raised_by, str(SOURCE_LABELS[source]))
-    db.session.commit()
+    alert = _new_alert(source, household, utcnow(), severity, raised_by, note, location, alert_uuid,
+                       visit_uuid, recorded_at)
+    _store_raised([alert], source, raised_by)
     advance(alert.id)
     return alert
 
@@ -101,15 +114,8 @@ def raise_many(source, households, severity="high", note=""):
     find many at once. The same durable rules as raise_alert: the alerts are committed before
     anyone is told, and a crash in between leaves them due at once for the next tick."""
     now = utcnow()
-    made = [Alert(uuid=str(uuidlib.uuid4()), recorded_at=now, received_at=now, household_id=h.id,
-                  author_id=None, source=source, severity=severity, location=location_of(h), note=note or "",
-                  **LADDER.start(now)) for h in households]
-    db.session.add_all(made)
-    db.session.flush()
-    label = str(SOURCE_LABELS[source])
-    for alert in made:
-        _event(alert, "raised", None, label)
-    db.session.commit()
+    made = [_new_alert(source, h, now, severity, note=note) for h in households]
+    _store_raised(made, source)
     ladder_mod.step_many(LADDER, [a.id for a in made])
     return made
 
