@@ -117,23 +117,34 @@ self.addEventListener("fetch", function (event) {
 
 // Back online: the browser fires `sync`. The network may still be failing (a flapping signal),
 // or a page may be sending at that moment (the outbox sends one at a time, and that page may be
-// closed before it is done): the event keeps trying for a while, within the browser's limit for a
-// sync event (3 minutes in Chromium), before a rejection leaves it to the browser's own retry
-// minutes later. Pages hear of the changes through the outbox's BroadcastChannel.
+// closed before it is done): the event tries again a few times, 2 to 30 s apart. It starts no new
+// try after SYNC_TRIES_MS, so that a try that hangs to its timeouts (20 s for the session, 60 s
+// for a batch) still ends within the browser's limit for a sync event (3 minutes in Chromium); a
+// rejection then leaves it to the browser's own retry minutes later. What the server refused for
+// good (a 400, a storage error) is not tried again here. Pages hear of the changes through the
+// outbox's BroadcastChannel.
 var SYNC_RETRY_MS = [2000, 4000, 8000, 15000, 30000, 30000];
-function syncUntilSent(tries) {
+var SYNC_TRIES_MS = 90000;
+function passing(error) {  // fetch's network failure, or a timeout
+  return error && (error.name === "TypeError" || error.name === "AbortError" || error.busy);
+}
+function syncUntilSent(startedAt, tries) {
   function again(error) {
-    if (tries >= SYNC_RETRY_MS.length) throw error;
+    if (!passing(error) || tries >= SYNC_RETRY_MS.length ||
+        Date.now() + SYNC_RETRY_MS[tries] - startedAt > SYNC_TRIES_MS) throw error;
     return new Promise(function (resolve) { setTimeout(resolve, SYNC_RETRY_MS[tries]); }).then(function () {
-      return syncUntilSent(tries + 1);
+      return syncUntilSent(startedAt, tries + 1);
     });
   }
   return self.Outbox.sync().then(function (result) {
-    return result && result.busy ? again(new Error("outbox busy")) : result;
+    if (!result || !result.busy) return result;
+    var busy = new Error("outbox busy");
+    busy.busy = true;
+    return again(busy);
   }, again);
 }
 self.addEventListener("sync", function (event) {
-  if (event.tag === "linli-outbox") event.waitUntil(syncUntilSent(0));
+  if (event.tag === "linli-outbox") event.waitUntil(syncUntilSent(Date.now(), 0));
 });
 
 // Web Push: show the notice; clicking it opens the alert.
