@@ -103,7 +103,7 @@ def main():
                 browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
 
                 def signed_in(**options):
-                    ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN", bypass_csp=True,
+                    ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN",
                                               timezone_id="Asia/Shanghai", **options)
                     page = ctx.new_page()
                     cdp = ctx.new_cdp_session(page)
@@ -127,7 +127,12 @@ def main():
                 ctx.close()
                 ctx, page, wire = signed_in()
                 # the pages stored in the background after sign-in (home, shell, grids, search, settings)
-                page.wait_for_function("localStorage.getItem('linli-essentials') !== null", timeout=300000)
+                # polled with evaluate(): the app's CSP forbids the eval that wait_for_function needs
+                deadline = time.monotonic() + 300
+                while not page.evaluate("localStorage.getItem('linli-essentials') !== null"):
+                    if time.monotonic() > deadline:
+                        raise SystemExit("the pages were not stored in 300 s")
+                    time.sleep(0.1)
                 page.wait_for_timeout(500)
                 households = page.evaluate("fetch('/offline/versions.json').then(r => r.json())"
                                            ".then(d => Object.keys(d.households).length)")

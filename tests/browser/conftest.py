@@ -1,5 +1,10 @@
-"""Playwright for Python driving Debian's Chromium (playwright install cannot download here)."""
+"""Playwright for Python driving Debian's Chromium (playwright install cannot download here).
+
+Every context runs under the app's real Content-Security-Policy (script-src 'self', no eval):
+wait for page state with Playwright's locators and `expect`, or with wait_until() for a
+condition on the page's JavaScript state, never with page.wait_for_function()."""
 import shutil
+import time
 
 import pytest
 
@@ -23,38 +28,24 @@ def playwright_instance():
         yield p
 
 
-class _Browser:
-    """The launched browser; new contexts let the tests' own probes (wait_for_function with a string
-    predicate needs eval) past the app's CSP. test_csp_browser.py asks for the policy in force
-    (bypass_csp=False) and checks every page of every role under it."""
-
-    def __init__(self, browser):
-        self._browser = browser
-
-    def new_context(self, **kwargs):
-        kwargs.setdefault("bypass_csp", True)
-        return self._browser.new_context(**kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._browser, name)
-
-
 @pytest.fixture(scope="session")
 def browser(playwright_instance):
+    """The launched Chromium. Its contexts get the app's real Content-Security-Policy, as users'
+    browsers do (see the module's docstring for how tests wait under it)."""
     browser = playwright_instance.chromium.launch(executable_path=chromium_path(), args=ARGS, headless=True)
-    yield _Browser(browser)
+    yield browser
     browser.close()
 
 
 @pytest.fixture
 def persistent(playwright_instance, tmp_path):
-    """open_profile() → a persistent context on one profile folder; call again after closing to reopen it."""
+    """open_profile() → a persistent context on one profile folder; call again after closing to reopen it.
+    Like `browser`'s contexts, it runs under the app's real Content-Security-Policy."""
     profile = tmp_path / "profile"
     opened = []
 
     def open_profile(**kwargs):
         kwargs.setdefault("viewport", {"width": 360, "height": 740})
-        kwargs.setdefault("bypass_csp", True)  # the tests' probes need eval; see _Browser
         ctx = playwright_instance.chromium.launch_persistent_context(
             str(profile), executable_path=chromium_path(), args=ARGS, headless=True, **kwargs)
         opened.append(ctx)
@@ -81,3 +72,27 @@ def sign_in(page, base, username, password="linli-demo"):
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+def wait_until(page, expression, arg=None, timeout=15000):
+    """Poll page.evaluate(expression, arg) every 50 ms until it is truthy; return that value.
+
+    For conditions on the page's JavaScript state (Outbox.all(), localStorage, the service
+    worker's controller…). page.evaluate goes through the DevTools protocol, which the page's
+    CSP does not govern; page.wait_for_function would compile the predicate with `new Function`
+    inside the page, which the CSP forbids. `timeout` is in milliseconds, as in Playwright.
+    A poll that meets a page being replaced (a navigation, a reload) counts as "not yet"."""
+    from playwright.sync_api import Error
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            value = page.evaluate(expression, arg)
+        except Error as e:
+            if "Execution context was destroyed" not in e.message:
+                raise
+            value = None
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} ms waiting for {expression!r} (arg={arg!r})")
+        time.sleep(0.05)

@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.models import Alert
 from webapp.services import alerts
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_until
 from .test_offline_visits import CTX, start
 
 
@@ -79,9 +79,8 @@ def test_resident_sos_offline_then_worker_sees_it_once(persistent, browser, live
         if db.session.scalar(select(func.count(Alert.id))) == 1:
             break
         time.sleep(0.25)
-    # (a selector, not wait_for_function: the page's CSP forbids the eval that would need)
     page.wait_for_selector("#sos-form [data-saved]:has-text('求助已发出')", timeout=15000)
-    page.wait_for_function("Outbox.all().then(list => list.length === 0)", timeout=15000)  # nothing left to resend
+    wait_until(page, "Outbox.all().then(list => list.length === 0)", timeout=15000)  # nothing left to resend
     db.session.expire_all()
     found = db.session.scalars(select(Alert)).all()
     assert len(found) == 1 and found[0].source == "sos"

@@ -5,12 +5,12 @@ console reports are collected too); the test walks each role's pages from its ho
 one page per route shape, plus an htmx swap, the offline page, the resident's SOS page and
 the invitation page with its QR code."""
 import re
-import time
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Error
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +29,7 @@ def _shape(path):
 
 
 def _context(browser, violations):
+    # every context gets the policy; said here too, since this test is about it
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN", bypass_csp=False)
     context.add_init_script(LISTEN)
     page = context.new_page()
@@ -108,9 +109,22 @@ def test_f11_anonymous_pages_and_offline_page_work_under_the_policy(browser, liv
     # the listener itself works: an inline style attribute set through HTML is reported
     page.goto(live.url + "/login")
     page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color:red\">x</p>')")
-    deadline = time.monotonic() + 5  # polled with evaluate(): wait_for_function would itself need eval
-    while not page.evaluate("window.__csp.filter(v => v.startsWith('style-src')).length") \
-            and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert page.evaluate("window.__csp.filter(v => v.startsWith('style-src')).length") > 0
+    wait_until(page, "window.__csp.filter(v => v.startsWith('style-src')).length", timeout=5000)
     context.close()
+
+
+def test_the_suites_own_browsers_enforce_the_policy(browser, persistent, live):
+    """Issue 19: the browser tests drive the product users get. A context opened with the fixtures'
+    defaults (a new context, a persistent profile) refuses what the policy forbids: an inline
+    script (which would run as it is added) does not run, and eval (what page.wait_for_function
+    would need) throws."""
+    for context in (browser.new_context(), persistent()):
+        page = context.new_page()
+        page.goto(live.url + "/login")
+        page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 2';
+                                 document.body.append(s); }""")
+        assert page.evaluate("window.__ran === undefined")
+        with pytest.raises(Error) as refused:  # polling compiles the string predicate inside the page
+            page.wait_for_function("window.__linli_probe === 1", timeout=5000)  # false: it must poll
+        assert "unsafe-eval" in refused.value.message or "EvalError" in refused.value.message, refused.value.message
+        context.close()

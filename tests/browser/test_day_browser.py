@@ -6,6 +6,7 @@ import unicodedata
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import delete, select
 
 from webapp.extensions import db
@@ -88,7 +89,7 @@ def test_building_filter_swaps_the_list(browser, live, world):
     second = db.session.scalar(select(Building).where(Building.name == "2栋"))
     page.evaluate("window.__samePage = true")
     page.select_option("#building-filter select", str(second.id))
-    page.wait_for_function("document.querySelectorAll('#today section.building').length === 1")
+    expect(page.locator("#today section.building")).to_have_count(1, timeout=30000)
     assert page.inner_text("#today section.building h3").startswith("2栋")
     assert page.evaluate("window.__samePage === true") and f"building={second.id}" in page.url
     context.close()

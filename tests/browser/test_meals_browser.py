@@ -1,8 +1,10 @@
 """A volunteer's delivery round in Chromium at 360 px: prepared, recorded offline, the
 browser closed and reopened offline from the installed icon, then synced exactly once;
 the no-answer stop escalates to the household's grid worker after the configured delay."""
+import re
 from datetime import timedelta
 
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from webapp import clock
@@ -10,7 +12,7 @@ from webapp.extensions import db
 from webapp.models import Alert, Delivery, DeliveryStep, MealRoute, Notice, User
 from webapp.services import meals, scheduler
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_until
 from .test_field_day import back_online, reopen_offline, start_url
 from .test_offline_visits import wait_for
 
@@ -20,8 +22,7 @@ CTX = {"timezone_id": "Asia/Shanghai", "locale": "zh-CN"}
 def tap(page, recipient_id, outcome):
     stop = page.locator(f"[data-stop='{recipient_id}']")
     stop.locator(f"button[name=outcome][value={outcome}]").click()
-    page.wait_for_function(
-        "id => document.querySelector(`[data-stop='${id}']`).dataset.done === '1'", arg=str(recipient_id))
+    expect(stop).to_have_attribute("data-done", "1", timeout=30000)
 
 
 def test_a_delivery_round_offline_reaches_the_server_once(persistent, live, world):
@@ -35,7 +36,7 @@ def test_a_delivery_round_offline_reaches_the_server_once(persistent, live, worl
     sign_in(page, live.url, "volunteer1")
     assert page.url.endswith("/meals")
     page.reload()
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
     page.click("#prepare-offline")
     page.wait_for_selector("#prepare-status[data-done='1']", timeout=30000)
 
@@ -53,8 +54,8 @@ def test_a_delivery_round_offline_reaches_the_server_once(persistent, live, worl
     for name in ("knock_again", "call_elder"):
         form = checklist.locator(f"form:has(input[name=step][value={name}])")
         form.locator("button[value=no_answer]").click()
-        page.wait_for_function("([id, n]) => document.querySelector(`[data-stop='${id}'] [data-step='${n}']`)"
-                               ".textContent.trim() !== ''", arg=[str(ids[9]), name])
+        expect(page.locator(f"[data-stop='{ids[9]}'] [data-step='{name}']")).to_have_text(re.compile(r"\S"),
+                                                                                           timeout=30000)
     assert section.locator("[data-progress]").inner_text() == f"10 / {len(stops)}"
     assert len(page.evaluate("Outbox.all()")) == 12
     assert db.session.scalar(select(func.count(Delivery.id))) == 0  # nothing left the phone
@@ -68,7 +69,7 @@ def test_a_delivery_round_offline_reaches_the_server_once(persistent, live, worl
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_for(lambda: db.session.scalar(select(func.count(Delivery.id))) == 10
              and db.session.scalar(select(func.count(DeliveryStep.id))) == 2, message="10 deliveries and 2 steps")
-    page.wait_for_function("Outbox.all().then(l => l.length === 0)")
+    wait_until(page, "Outbox.all().then(l => l.length === 0)", timeout=30000)
     page.reload()
     assert page.locator(f"[data-route='{route.id}'] [data-progress]").inner_text() == f"10 / {len(stops)}"
     outcomes = dict(db.session.execute(select(Delivery.recipient_id, Delivery.outcome)).all())

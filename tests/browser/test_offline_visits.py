@@ -4,13 +4,13 @@ import json
 import time
 
 import pytest
-
+from playwright.sync_api import expect
 from sqlalchemy import delete, func, select
 
 from webapp.extensions import db
 from webapp.models import Building, Visit
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_until
 
 CTX = {"timezone_id": "Asia/Shanghai", "locale": "zh-CN"}
 
@@ -37,7 +37,7 @@ def visits_by(user_id):
 
 
 def controlled(page):
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
 
 
 def start(ctx, live, username):
@@ -93,13 +93,13 @@ def test_prepare_offline_log_three_visits_restart_and_sync(persistent, live, wor
     page = ctx.new_page()
     page.goto(live.url + "/today")
     wait_for(lambda: visits_by(worker_id) == 3, message="3 visits on the server")
-    page.wait_for_function("document.getElementById('outbox-count').textContent === '0'", timeout=30000)
+    expect(page.locator("#outbox-count")).to_have_text("0", timeout=30000)
     stored = set(db.session.scalars(select(Visit.uuid)))
     assert stored == {r["uuid"] for r in records}
     notes = sorted(v.checks["mental"]["note"] for v in db.session.scalars(select(Visit)))
     assert notes == ["离线记录0", "离线记录1", "离线记录2"]
     # The phone's outbox is empty, so nothing is left to resend: the count is final.
-    page.wait_for_function("Outbox.all().then(list => list.length === 0)", timeout=30000)
+    wait_until(page, "Outbox.all().then(list => list.length === 0)", timeout=30000)
     db.session.expire_all()
     assert visits_by(worker_id) == 3
 
@@ -118,7 +118,7 @@ def test_records_sync_by_themselves_after_the_server_comes_back(persistent, live
     assert page.inner_text("#outbox-count") == "1"
     live.start()
     wait_for(lambda: visits_by(worker_id) == 1, timeout=60, message="the visit after the restart")
-    page.wait_for_function("document.getElementById('outbox-count').textContent === '0'", timeout=30000)
+    expect(page.locator("#outbox-count")).to_have_text("0", timeout=30000)
     assert visits_by(worker_id) == 1
 
 
@@ -127,7 +127,7 @@ def test_shared_phone_never_sends_one_users_records_as_anothers(persistent, live
     ctx = persistent(**CTX)
     page = start(ctx, live, "worker1")
     page.goto(live.url + f"/households/{world.grid1[0].id}")
-    page.wait_for_function(f"localStorage.getItem('linli-user') === '{w1}'", timeout=15000)
+    wait_until(page, "u => localStorage.getItem('linli-user') === u", str(w1), timeout=15000)
     ctx.set_offline(True)
     log_visit(page, "一号的记录")
     mine = outbox_records(page)[0]["uuid"]
@@ -138,15 +138,15 @@ def test_shared_phone_never_sends_one_users_records_as_anothers(persistent, live
     ctx.set_offline(False)
     sign_in(page, live.url, "worker2")
     # the server confirms another user: worker1's pages go, worker2's home is stored instead
-    page.wait_for_function(f"localStorage.getItem('linli-user') === '{w2}'", timeout=15000)
+    wait_until(page, "u => localStorage.getItem('linli-user') === u", str(w2), timeout=15000)
     assert not page.evaluate(stored, page1)
     page.goto(live.url + f"/households/{world.grid2[0].id}")
     controlled(page)
     log_visit(page, "二号的记录", expect="已提交")
     wait_for(lambda: visits_by(w2) == 1, message="worker2's visit")
     # worker2's sync has finished (their record left the outbox); worker1's was never in it.
-    page.wait_for_function("document.getElementById('outbox-count').textContent === '0'", timeout=30000)
-    page.wait_for_function("Outbox.all().then(list => list.length === 1)", timeout=30000)
+    expect(page.locator("#outbox-count")).to_have_text("0", timeout=30000)
+    wait_until(page, "Outbox.all().then(list => list.length === 1)", timeout=30000)
     db.session.expire_all()
     assert visits_by(w1) == 0
     assert db.session.scalar(select(Visit).where(Visit.uuid == mine)) is None
@@ -185,7 +185,7 @@ def test_refused_records_are_kept_listed_and_downloadable(persistent, live, worl
     db.session.commit()
     page.click("#outbox-stuck [data-retry]")
     wait_for(lambda: visits_by(worker_id) == 1, message="the resent visit")
-    page.wait_for_function("document.getElementById('outbox-count').textContent === '0'", timeout=30000)
+    expect(page.locator("#outbox-count")).to_have_text("0", timeout=30000)
 
 
 def test_records_waiting_more_than_three_days_are_warned_about(persistent, live, world):
@@ -211,7 +211,7 @@ def test_records_waiting_more_than_three_days_are_warned_about(persistent, live,
     page.goto(live.url + f"/households/{world.grid1[0].id}")
     assert page.evaluate("window.__persistAsked") == 0
     log_visit(page, "在线", expect="已提交")  # online now: submitted, not only saved here
-    page.wait_for_function("window.__persistAsked > 0", timeout=10000)
+    wait_until(page, "window.__persistAsked > 0", timeout=10000)
 
 
 def left_to_the_service_worker(persistent, live, world, note):

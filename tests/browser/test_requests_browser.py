@@ -15,7 +15,7 @@ from webapp.extensions import db
 from webapp.models import Notice, Request
 from webapp.services import requests as svc
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_until
 from .test_field_day import back_online, reopen_offline
 from .test_offline_visits import CTX, start, wait_for
 
@@ -59,7 +59,7 @@ def test_a_request_offline_with_a_photo_then_the_whole_loop(persistent, browser,
     ctx = persistent(**CTX)
     page = start(ctx, live, "resident1")
     assert page.locator("#new-request").is_visible()
-    page.wait_for_function("localStorage.getItem('linli-essentials') !== null", timeout=15000)
+    wait_until(page, "localStorage.getItem('linli-essentials') !== null", timeout=15000)
     ctx.close()
 
     # the browser opens again with no network: the request form is there, from the phone

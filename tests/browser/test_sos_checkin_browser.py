@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from webapp.extensions import db
 from webapp.models import Alert, AlertEvent, Checkin, SosPress
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_until
 from .test_offline_visits import CTX, start, wait_for
 
 pytestmark = pytest.mark.browser
@@ -88,7 +88,7 @@ def test_checkin_pressed_offline_reaches_the_server_once(persistent, live, world
     box = button.bounding_box()
     assert box["height"] >= 60
     assert page.eval_on_selector("#checkin-ok", "e => parseFloat(getComputedStyle(e).fontSize)") >= 18
-    page.wait_for_function("localStorage.getItem('linli-essentials') !== null", timeout=15000)
+    wait_until(page, "localStorage.getItem('linli-essentials') !== null", timeout=15000)
     ctx.set_offline(True)
     pressed_at = time.time()
     page.click("#checkin-ok")
@@ -96,7 +96,7 @@ def test_checkin_pressed_offline_reaches_the_server_once(persistent, live, world
     assert count(Checkin) == 0
     ctx.set_offline(False)
     wait_for(lambda: count(Checkin) == 1, timeout=60, message="the check-in")
-    page.wait_for_function("Outbox.all().then(list => list.length === 0)", timeout=15000)
+    wait_until(page, "Outbox.all().then(list => list.length === 0)", timeout=15000)
     page.reload()
     page.wait_for_selector("#checkin-ok")
     assert count(Checkin) == 1
