@@ -113,6 +113,22 @@ def test_the_html_form_keeps_what_was_typed_when_the_file_is_not_a_photo(app, wo
     assert db.session.scalar(select(func.count(Request.id))) == 0
 
 
+def test_the_html_form_takes_the_photo_from_whichever_of_its_two_inputs_holds_it(app, world, as_user):
+    """Without scripts a photo field sends both of its inputs, 拍照 and 从相册选择, as photo_file: the
+    empty one (no file chosen) is passed over."""
+    import io
+    client = as_user("resident1")
+    c = cat(world)
+    res = client.post("/requests", data={"csrf_token": client.csrf, "uuid": str(uuid.uuid4()), "category_id": c.id,
+                                         "text": "路灯不亮", "photo_file": [(io.BytesIO(b""), ""),
+                                                                        (io.BytesIO(JPEG), "album.jpg")]},
+                      content_type="multipart/form-data")
+    assert res.status_code == 302, res.get_data(as_text=True)[:500]
+    req = db.session.scalar(select(Request))
+    with open(svc.photo_path(req.photo), "rb") as f:
+        assert f.read() == JPEG
+
+
 def test_a_worker_records_one_from_a_visit_and_it_is_accepted_at_once(app, world, as_user):
     worker = world.users["worker1"]
     household = world.grid1[1]

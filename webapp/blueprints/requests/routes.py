@@ -93,8 +93,8 @@ def create():
     """The plain-HTML way in (a photo as a file); the phone's outbox sends the same record to /api/sync."""
     payload = records.KINDS["request"].form_payload(request.form)
     payload.pop("uuid", None)
-    upload = request.files.get("photo_file")
-    if upload and upload.filename:
+    upload = _chosen_file()
+    if upload:
         data = upload.read(svc.PHOTO_MAX + 1)
         try:
             svc.check_photo(data)
@@ -165,14 +165,20 @@ def dispatch(request_id):
         request.form.get("outside", "")), "dispatch")
 
 
+def _chosen_file():
+    """The photo sent as a plain file (no scripts on the phone): a photo field has two inputs named
+    photo_file, 拍照 and 从相册选择 (requests/_photo.html); the one that holds a file."""
+    return next((f for f in request.files.getlist("photo_file") if f and f.filename), None)
+
+
 def _photo_upload():
     """The handling photo: shrunk on the phone (data-shrink, a data: URL in `photo`), or a plain file."""
     shrunk = request.form.get("photo")
-    upload = request.files.get("photo_file")
+    upload = _chosen_file()
     try:
         if shrunk:
             return svc.decode_photo(shrunk)
-        if not upload or not upload.filename:
+        if not upload:
             return None
         return svc.check_photo(upload.read(svc.PHOTO_MAX + 1))
     except records.Rejected as exc:
