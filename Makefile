@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := FLASK_APP=webapp $(BIN)/flask
 HTMX := webapp/static/vendor/htmx.min.js
+# axe-core, for the browser tests' accessibility sweep only (never served by the app)
+AXE := tests/browser/vendor/axe.min.js
+NODE := node_modules/.package-lock.json
 CATALOG := webapp/translations/en/LC_MESSAGES/messages.mo
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/linli_test
 REDIS ?= redis://127.0.0.1:6379/0
@@ -26,10 +29,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-$(HTMX): package.json package-lock.json
+$(NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(HTMX): $(NODE)
 	mkdir -p $(dir $@)
 	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+$(AXE): $(NODE)
+	mkdir -p $(dir $@)
+	cp node_modules/axe-core/axe.min.js $@
 
 $(CATALOG): webapp/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(BIN)/pybabel compile -d webapp/translations
@@ -49,7 +59,7 @@ reset-demo: setup
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
-test: setup chromium
+test: setup chromium $(AXE)
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -85,4 +95,4 @@ messages: setup
 	$(BIN)/pybabel -q update -i webapp/translations/messages.pot -d webapp/translations -l en
 
 clean:
-	rm -rf $(VENV) node_modules $(dir $(HTMX)) instance
+	rm -rf $(VENV) node_modules $(dir $(HTMX)) $(dir $(AXE)) instance

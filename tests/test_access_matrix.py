@@ -58,6 +58,7 @@ INTENT = {
 # endpoint → capability. A new route must be added here with its rule.
 ENDPOINTS = {
     "main.home": "ANY_USER",
+    "main.more": "ANY_USER",  # 更多: the links the bottom bar has no room for
     "main.healthz": PUBLIC,
     "offline.service_worker": PUBLIC,
     "offline.manifest": PUBLIC,

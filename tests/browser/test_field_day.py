@@ -6,12 +6,14 @@ import threading
 import time
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import delete, func, select
 
 from webapp.extensions import db
 from webapp.models import Alert, Visit
 from webapp.services import records
 
+from .conftest import wait_until
 from .test_offline_visits import CTX, controlled, start, wait_for
 
 pytestmark = pytest.mark.browser
@@ -33,7 +35,7 @@ def badge(page):
 
 
 def wait_badge(page, n, timeout=30000):
-    page.wait_for_function(f"document.getElementById('outbox-count').textContent === '{n}'", timeout=timeout)
+    expect(page.locator("#outbox-count")).to_have_text(str(n), timeout=timeout)
 
 
 def assert_layout(page, where):
@@ -94,16 +96,19 @@ def test_a_day_in_the_field(persistent, live, world):
     assert "离线数据已准备好" in status and f"共{len(world.grid1)}户" in status
 
     ctx.set_offline(True)
-    # every link of the header and the bottom bar, then Back and reload: nothing is lost
+    # every link of the header, the bottom bar and its 更多 page, then Back and reload: nothing is lost
     links = page.eval_on_selector_all("header a:not([hidden]), nav.tabs a",
                                       "els => els.filter(e => e.offsetParent !== null).map(e => e.getAttribute('href'))")
-    assert {"/", "/today", "/alerts", "/grids", "/search", "/settings"} <= set(links)
-    for href in links:
-        base = "/settings" if href == "/today" else "/today"
+    assert {"/", "/today", "/alerts", "/requests", "/search", "/more"} <= set(links)
+    walk = [("/settings" if href == "/today" else "/today", href) for href in links]
+    walk += [("/more", href) for href in ("/grids", "/overdue", "/zero", "/inbox", "/settings")]
+    for base, href in walk:
         page.goto(live.url + base)
-        page.click(f"nav.tabs a[href='{href}'], header a[href='{href}']")
+        page.click(f"nav.tabs a[href='{href}'], header a[href='{href}'], ul.more a[href='{href}']")
         page.wait_for_load_state()
         assert_layout(page, href)
+        if href in ("/overdue", "/zero", "/inbox"):  # never stored: said so
+            assert page.locator("[data-offline-notice]").is_visible(), href
         if href == "/alerts":  # never stored: said so, with a way back
             assert page.locator("[data-offline-notice]").is_visible()
             page.click("[data-offline-notice] [data-back]")
@@ -141,7 +146,7 @@ def test_a_day_in_the_field(persistent, live, world):
     page.click("#outbox-badge")
     page.wait_for_url("**/outbox")
     assert_layout(page, "/outbox")
-    page.wait_for_function("document.querySelectorAll('#outbox-waiting li').length === 4")
+    expect(page.locator("#outbox-waiting li")).to_have_count(4, timeout=30000)
     uuids = {r["uuid"] for r in page.evaluate("Outbox.all()")}
     assert len(uuids) == 4
     ctx.close()
@@ -152,7 +157,7 @@ def test_a_day_in_the_field(persistent, live, world):
     assert page.locator("#today a").count() == today
     wait_badge(page, 4)
     page.click("#outbox-badge")
-    page.wait_for_function("document.querySelectorAll('#outbox-waiting li').length === 4")
+    expect(page.locator("#outbox-waiting li")).to_have_count(4, timeout=30000)
     assert count(Visit, worker.id) == 0 and count(Alert, worker.id) == 0
 
     back_online(ctx, live)
@@ -173,7 +178,7 @@ def test_online_save_says_submitted_and_the_history_shows_it(persistent, live, w
     first_uuid = page.input_value("#visit-form input[name=uuid]")
     assert first_uuid and first_uuid != page.input_value("#raise-form input[name=uuid]")
     assert "已提交" in save_visit(page, "在线走访", double=True)
-    page.wait_for_function("document.querySelectorAll('#visits a[href^=\"/visits/\"]').length === 1")
+    expect(page.locator("#visits a[href^='/visits/']")).to_have_count(1, timeout=30000)
     assert page.get_attribute("#visits a", "href") == f"/visits/{first_uuid}"
     assert db.session.scalar(select(func.count(Visit.id))) == 1
     assert page.input_value("#visit-form input[name=uuid]") != first_uuid  # the next intent
@@ -185,7 +190,7 @@ def test_resident_opens_the_installed_icon_offline(persistent, live, world):
     ctx = persistent(**CTX)
     page = start(ctx, live, "resident1")
     assert page.url.endswith("/me")
-    page.wait_for_function("localStorage.getItem('linli-essentials') !== null", timeout=15000)
+    wait_until(page, "localStorage.getItem('linli-essentials') !== null", timeout=15000)
     ctx.close()
 
     path = start_url(live)
@@ -210,8 +215,7 @@ def test_resident_opens_the_installed_icon_offline(persistent, live, world):
     assert "没有网络" in page.inner_text("#sos-form [data-saved]")
     assert db.session.scalar(select(func.count(Alert.id))) == 0
     back_online(ctx, live)
-    page.wait_for_function("document.querySelector('#sos-form [data-saved]').textContent.includes('求助已发出')",
-                           timeout=30000)
+    expect(page.locator("#sos-form [data-saved]")).to_contain_text("求助已发出", timeout=30000)
     wait_for(lambda: db.session.scalar(select(func.count(Alert.id))) == 1, message="the alert")
     page.reload()  # later syncs add nothing
     page.wait_for_selector("#sos")
@@ -263,7 +267,7 @@ def test_a_record_the_server_cannot_process_does_not_hold_back_the_others(persis
     assert page.locator("#outbox-waiting li").count() == 1
     page.once("dialog", lambda d: d.accept())
     row.locator("[data-drop]").click()
-    page.wait_for_function("document.querySelectorAll('#outbox-waiting li').length === 0")
+    expect(page.locator("#outbox-waiting li")).to_have_count(0, timeout=30000)
     assert page.evaluate("Outbox.all().then(l => l.length)") == 0
     assert sorted(v.note for v in db.session.scalars(select(Visit))) == ["好记录1", "好记录2", "好记录3"]
 

@@ -4,6 +4,7 @@ from flask_babel import format_datetime
 from flask_login import current_user
 
 from .. import access, locales
+from . import navigation
 from ..clock import utcnow
 from ..services import identity, push, registry, scope
 
@@ -22,6 +23,7 @@ def install(app):
             "unread_notices": lambda: push.unread_count(user) if user else 0,
             "care_labels": registry.care_labels,
             "now_iso": utcnow().isoformat(timespec="seconds") + "Z",
+            "navigation": lambda: navigation.bar(user) if user else [],
         }
 
     @app.template_filter("local")

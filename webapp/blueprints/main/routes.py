@@ -1,4 +1,4 @@
-from flask import current_app, jsonify, redirect, request, session, url_for
+from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -6,6 +6,8 @@ from ... import locales
 from ...access import ANY_USER, HOME, allow, public
 from ...clock import utcnow
 from ...extensions import db
+from ...web import navigation
+from ..offline.pages import contribute
 from . import bp
 
 
@@ -13,6 +15,19 @@ from . import bp
 @allow(ANY_USER)
 def home():
     return redirect(url_for(HOME[current_user.role]))
+
+
+@bp.route("/more")
+@allow(ANY_USER)
+def more():
+    """更多: the pages the bottom bar has no room for."""
+    return render_template("main/more.html", links=navigation.more(current_user))
+
+
+@contribute
+def _offline_pages(user):
+    if navigation.more(user):
+        yield url_for("main.more")
 
 
 @bp.route("/healthz")
