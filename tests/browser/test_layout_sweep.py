@@ -166,8 +166,6 @@ def sweep(browser, live, app, role, values, lang):
     for endpoint, url in pages_of(app, role, values):
         response = page.goto(live.url + url)
         where = f"{role} {lang} {url} ({endpoint})"
-        if response.status == 404 and endpoint in SCOPED_AWAY.get(role, ()):
-            continue
         assert response.status == 200, f"{where} → {response.status}"
         assert response.headers["content-type"].startswith("text/html"), where
         looked += 1
@@ -179,11 +177,6 @@ def sweep(browser, live, app, role, values, lang):
     problems += [(f"{role} {lang}", f"refused by the CSP: {text}") for text in refused]
     context.close()
     return looked, problems
-
-
-# Pages a role may call in general whose demo object is another's: a resident's case page is the
-# request they made (made in _values); the ones here answer 404 to them by scope, and say so.
-SCOPED_AWAY = {"resident": ("requests.photo",)}
 
 
 @pytest.mark.parametrize("role", sorted(ROLE_USER))
