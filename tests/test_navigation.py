@@ -22,8 +22,9 @@ MORE = {
                 ("/admin/absences", "请假"), ("/inbox", "通知"), ("/settings", "设置")],
     "admin": [("/search", "搜索"), ("/grids", "网格"), ("/meals/routes", "送餐路线"), ("/overdue", "逾期未访"),
               ("/admin/absences", "请假"), ("/inbox", "通知"), ("/settings", "设置")],
-    "resident1": [],
-    "volunteer1": [],
+    # their bar holds every page: 更多, reached only by its URL, lists the same, never nothing
+    "resident1": TABS["resident1"],
+    "volunteer1": TABS["volunteer1"],
 }
 
 

@@ -82,5 +82,7 @@ def bar(user):
 
 
 def more(user):
-    """The 更多 page's links: what the bar has no room for."""
-    return [_link(e, None) for e in split(user)[1]]
+    """The 更多 page's links: what the bar has no room for (when all fits, the bar's own, so that
+    the page is never empty)."""
+    tabs, rest = split(user)
+    return [_link(e, None) for e in rest or tabs]
