@@ -40,8 +40,8 @@ ENTRIES = (
 MORE = Entry("ANY_USER", "main.more", "更多")
 
 
-def _label(entry):
-    # the msgids are written out, so that extraction finds every one
+def _labels():
+    """Chinese msgid → this request's label; the msgids are written out, so that extraction finds them."""
     return {
         "首页": pgettext("tab", "首页"), "送餐": pgettext("tab", "送餐"), "今日": pgettext("tab", "今日"),
         "管理": pgettext("tab", "管理"), "求助": pgettext("tab", "求助"), "诉求": pgettext("tab", "诉求"),
@@ -49,7 +49,7 @@ def _label(entry):
         "送餐路线": pgettext("tab", "送餐路线"), "逾期未访": pgettext("tab", "逾期未访"),
         "零上报": pgettext("tab", "零上报"), "请假": pgettext("tab", "请假"), "通知": pgettext("tab", "通知"),
         "设置": pgettext("tab", "设置"), "更多": pgettext("tab", "更多"),
-    }[entry.label]
+    }
 
 
 def entries_for(user):
@@ -64,25 +64,24 @@ def split(user):
     return entries[:MAX_TABS - 1] + [MORE], entries[MAX_TABS - 1:]
 
 
-def _link(entry, current):
-    href = url_for(entry.endpoint)
-    return {"href": href, "label": _label(entry), "current": href == current}
+def _links(entries, current=None):
+    labels = _labels()
+    return [{"href": url_for(e.endpoint), "label": labels[e.label], "current": e == current} for e in entries]
 
 
 def bar(user):
-    """The tabs as links; the one whose URL is the longest prefix of this page's is current."""
+    """The tabs as links. The current one is the entry whose URL is the longest prefix of this
+    page's; a page of the 更多 list makes 更多 current, where it lives."""
     tabs, rest = split(user)
-    hrefs = [url_for(e.endpoint) for e in tabs + rest]
     path = request.path
-    matches = [h for h in hrefs if path == h or path.startswith(h.rstrip("/") + "/")]
-    current = max(matches, key=len) if matches else None
-    if current in [url_for(e.endpoint) for e in rest]:
-        current = url_for(MORE.endpoint)  # a page of the 更多 list: 更多 is where it lives
-    return [_link(e, current) for e in tabs]
+    matches = [(len(href), e) for e in tabs + rest
+               for href in [url_for(e.endpoint)] if path == href or path.startswith(href.rstrip("/") + "/")]
+    current = max(matches, key=lambda m: m[0])[1] if matches else None
+    return _links(tabs, MORE if current in rest else current)
 
 
 def more(user):
     """The 更多 page's links: what the bar has no room for (when all fits, the bar's own, so that
     the page is never empty)."""
     tabs, rest = split(user)
-    return [_link(e, None) for e in rest or tabs]
+    return _links(rest or tabs)
