@@ -21,7 +21,7 @@ from webapp.extensions import db
 from webapp.services import records, scope
 
 from ..conftest import PG
-from ..test_access_matrix import ENDPOINTS, INTENT, PUBLIC, _objects, _url, endpoints, rules
+from ..test_access_matrix import ENDPOINTS, INTENT, PUBLIC, ROLE_USER, _objects, _url, endpoints, rules
 from .conftest import sign_in
 
 pytestmark = [pytest.mark.browser,
@@ -29,8 +29,6 @@ pytestmark = [pytest.mark.browser,
 
 AXE = pathlib.Path(__file__).parent / "vendor" / "axe.min.js"
 VIEWPORTS = ({"width": 360, "height": 740}, {"width": 320, "height": 640})
-ROLE_USER = {"admin": "admin", "leader": "leader1", "worker": "worker1", "volunteer": "volunteer1",
-             "resident": "resident1"}
 # GET routes that answer no page: files, JSON, scripts, fragments for htmx, and the way out
 NOT_PAGES = {
     "main.healthz", "offline.service_worker", "offline.manifest", "offline.i18n_script", "offline.offline_manifest",

@@ -64,24 +64,27 @@ def split(user):
     return entries[:MAX_TABS - 1] + [MORE], entries[MAX_TABS - 1:]
 
 
-def _links(entries, current=None):
+def _hrefs(entries):
+    return [(e, url_for(e.endpoint)) for e in entries]
+
+
+def _links(pairs, current=None):
     labels = _labels()
-    return [{"href": url_for(e.endpoint), "label": labels[e.label], "current": e == current} for e in entries]
+    return [{"href": href, "label": labels[e.label], "current": e == current} for e, href in pairs]
 
 
 def bar(user):
     """The tabs as links. The current one is the entry whose URL is the longest prefix of this
     page's; a page of the 更多 list makes 更多 current, where it lives."""
-    tabs, rest = split(user)
+    tabs, rest = (_hrefs(part) for part in split(user))
     path = request.path
-    matches = [(len(href), e) for e in tabs + rest
-               for href in [url_for(e.endpoint)] if path == href or path.startswith(href.rstrip("/") + "/")]
+    matches = [(len(href), e) for e, href in tabs + rest if path == href or path.startswith(href.rstrip("/") + "/")]
     current = max(matches, key=lambda m: m[0])[1] if matches else None
-    return _links(tabs, MORE if current in rest else current)
+    return _links(tabs, MORE if current in [e for e, _ in rest] else current)
 
 
 def more(user):
     """The 更多 page's links: what the bar has no room for (when all fits, the bar's own, so that
     the page is never empty)."""
     tabs, rest = split(user)
-    return _links(rest or tabs)
+    return _links(_hrefs(rest or tabs))
